@@ -1,0 +1,62 @@
+/**
+ * `berth`: Docker's verbs over Berth's gRPC API. Each command's module is loaded only when that
+ * command runs, so that the command line starts fast.
+ */
+import { BerthError } from '../libs/errors';
+import { VERSION } from '../libs/version';
+
+const USAGE = `Usage: berth COMMAND
+
+Commands:
+  up [-d]              Start Berth on this host (embedded Postgres and NATS unless external ones are configured)
+  down                 Stop what \`berth up -d\` started
+  system info          Show each service, its version and health, and Postgres and NATS
+  version              Show the version of the berth command
+
+Configuration: /etc/berth/config.json (or BERTH_CONFIG), then BERTH_* environment variables.`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  up: async () => (await import('./commands/up.js')).up,
+  down: async () => (await import('./commands/down.js')).down,
+  'system info': async () => (await import('./commands/system-info.js')).systemInfo,
+  info: async () => (await import('./commands/system-info.js')).systemInfo,
+  version: async () => async () => {
+    process.stdout.write(`berth ${VERSION}\n`);
+    return 0;
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return argv.length === 0 ? 1 : 0;
+  }
+  if (argv[0] === '--version' || argv[0] === '-v') argv = ['version'];
+  const two = argv.slice(0, 2).join(' ');
+  const name = COMMANDS[two] !== undefined ? two : argv[0]!;
+  const load = COMMANDS[name];
+  if (load === undefined) {
+    process.stderr.write(`berth: unknown command "${argv.join(' ')}"; see \`berth --help\`\n`);
+    return 2;
+  }
+  const command = await load();
+  return command(argv.slice(name.split(' ').length));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof BerthError) {
+      process.stderr.write(`berth: ${err.message}\n`);
+      // Usage and configuration errors exit 2, as most commands do; failures of the work itself 1.
+      process.exitCode = err.kind === 'invalid_argument' ? 2 : 1;
+    } else {
+      process.stderr.write(`berth: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

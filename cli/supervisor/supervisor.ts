@@ -1,0 +1,124 @@
+import { mkdirSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { embeddedPaths, natsConnection, postgresUrl, redactUrl, serviceEndpoint, type Config, type ServiceName } from '../../libs/config';
+import { failedPrecondition } from '../../libs/errors';
+import { checkHealth } from '../../libs/grpc';
+import type { Logger } from '../../libs/logging';
+import { ensureNatsConfig, natsProcess, waitForNats } from './nats';
+import { ensureCluster, postgresProcess, waitForPostgres } from './postgres';
+import { ManagedProcess } from './process';
+
+/** Services in start order: each starts after those it depends on. */
+const START_ORDER: ServiceName[] = ['image-store', 'volume', 'runtime-agent', 'builder'];
+const START_TIMEOUT_MS = 60_000;
+
+export interface Running {
+  /** Where everything listens, for a person. */
+  summary: string;
+  stop(): Promise<void>;
+}
+
+export interface SuperviseOptions {
+  config: Config;
+  logger: Logger;
+  /** Each output line of each process, for the terminal. */
+  onLine?: (name: string, line: string) => void;
+}
+
+/**
+ * Starts the suite on this host: the embedded Postgres and NATS (unless external ones are configured),
+ * then the four services, each once the ones it depends on are healthy. Stops in reverse order.
+ */
+export async function supervise({ config, logger, onLine }: SuperviseOptions): Promise<Running> {
+  const logs = embeddedPaths(config).logs;
+  mkdirSync(logs, { recursive: true, mode: 0o700 });
+  const started: ManagedProcess[] = [];
+  const stop = async () => {
+    for (const process of [...started].reverse()) {
+      logger.info(`stopping ${process.spec.name}`);
+      await process.stop();
+    }
+  };
+  const launch = (spec: ManagedProcess['spec']) => {
+    const managed = new ManagedProcess(spec, logger, onLine);
+    managed.start();
+    started.push(managed);
+    return managed;
+  };
+
+  try {
+    if (config.postgres.url === undefined) {
+      logger.info('starting the embedded PostgreSQL');
+      await ensureCluster(config);
+      const postgres = launch(postgresProcess(config, join(logs, 'postgres.log')));
+      await orFailure(postgres, waitForPostgres(config, START_TIMEOUT_MS));
+    }
+    if (config.nats.url === undefined) {
+      logger.info('starting the embedded NATS');
+      ensureNatsConfig(config);
+      const nats = launch(natsProcess(config, join(logs, 'nats.log')));
+      await orFailure(nats, waitForNats(config, START_TIMEOUT_MS));
+    }
+    for (const service of START_ORDER) {
+      logger.info(`starting ${service}`);
+      const managed = launch({
+        name: service,
+        command: process.execPath,
+        args: [join(distDir(), 'services', service, 'main.js')],
+        // The services read the same configuration; their JSON lines are formatted here for people.
+        env: { ...process.env, BERTH_LOG_FORMAT: 'json' },
+        stopSignal: 'SIGTERM',
+        stopTimeoutMs: 15_000,
+        logFile: join(logs, `${service}.log`),
+      });
+      await orFailure(managed, waitHealthy(config, service));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { summary: summary(config), stop };
+}
+
+/** A process that dies while we wait for it is a failed start: say why, with its last words. */
+async function orFailure<T>(process: ManagedProcess, waiting: Promise<T>): Promise<T> {
+  const died = process.waitForExit().then((code) => {
+    const last = process.lastLines().slice(-5).join('\n  ');
+    throw failedPrecondition(`${process.spec.name} exited during start-up (code ${code}):\n  ${last}`);
+  });
+  return Promise.race([waiting, died]);
+}
+
+async function waitHealthy(config: Config, service: ServiceName): Promise<void> {
+  const endpoint = serviceEndpoint(config, service);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const status = await checkHealth(endpoint, { deadlineMs: 1_000, tls: config.grpc.tls });
+      if (status === 'SERVING') return;
+      last = status;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw failedPrecondition(`${service} did not become healthy within ${START_TIMEOUT_MS / 1000} s: ${last}`);
+}
+
+/** dist/, found from the running command (dist/bin/berth.mjs): the services are built beside it. */
+function distDir(): string {
+  return dirname(dirname(realpathSync(process.argv[1]!)));
+}
+
+function summary(config: Config): string {
+  const paths = embeddedPaths(config);
+  const nats = natsConnection(config);
+  const rows: Array<[string, string]> = [
+    ['postgres', `${redactUrl(postgresUrl(config))}${config.postgres.url === undefined ? ` (embedded, data in ${paths.postgresData})` : ''}`],
+    ['nats', `${nats.url}${nats.embedded ? ` (embedded, JetStream in ${paths.natsStore}, token in ${paths.natsToken})` : ''}`],
+    ...START_ORDER.map((service): [string, string] => [service, serviceEndpoint(config, service)]),
+    ['logs', paths.logs],
+  ];
+  return rows.map(([name, where]) => `  ${name.padEnd(14)} ${where}`).join('\n');
+}

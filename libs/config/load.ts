@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { BerthError } from '../errors';
+import { CONFIG_FILE_VARIABLE, configSchema, ENVIRONMENT, type Config } from './schema';
+
+export const DEFAULT_CONFIG_FILE = '/etc/berth/config.json';
+
+/** A configuration that cannot be used; its message is one line naming where the bad value came from. */
+export class ConfigError extends BerthError {
+  constructor(message: string) {
+    super('invalid_argument', message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Tree = Record<string, unknown>;
+
+/**
+ * Loads the configuration: defaults, then the config file (BERTH_CONFIG, else /etc/berth/config.json
+ * if it exists), then BERTH_* environment variables. Throws ConfigError on anything unknown or invalid.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const merged: Tree = { node: hostname() };
+  const origins = new Map<string, string>();
+
+  const file = env[CONFIG_FILE_VARIABLE] ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  if (file !== undefined) {
+    const fromFile = readConfigFile(file);
+    deepMerge(merged, fromFile);
+    for (const path of leafPaths(fromFile)) origins.set(path, `config file ${file}`);
+  }
+
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('BERTH_') || name === CONFIG_FILE_VARIABLE || raw === undefined) continue;
+    const entry = ENVIRONMENT[name];
+    if (entry === undefined) throw new ConfigError(`unknown environment variable ${name}`);
+    setPath(merged, entry.path, parseEnvironmentValue(name, raw, entry.type));
+    origins.set(entry.path.join('.'), name);
+  }
+
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const keyPath = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      const key = [...keyPath, issue.keys[0]].join('.');
+      throw new ConfigError(`unknown config key "${key}" in ${origins.get(key) ?? originOf(origins, keyPath)}`);
+    }
+    const key = keyPath.join('.');
+    const source = origins.get(key) ?? originOf(origins, keyPath);
+    throw new ConfigError(`invalid config: ${source === 'defaults' ? key : `${key} (from ${source})`}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function readConfigFile(file: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`config file ${file} must hold a JSON object`);
+  }
+  return value as Tree;
+}
+
+function parseEnvironmentValue(name: string, raw: string, type: 'string' | 'number' | 'list'): unknown {
+  if (type === 'list') return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  if (type === 'number') {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value)) throw new ConfigError(`${name}: "${raw}" is not a number`);
+    return value;
+  }
+  return raw;
+}
+
+function originOf(origins: Map<string, string>, keyPath: string[]): string {
+  for (let n = keyPath.length; n > 0; n--) {
+    const origin = origins.get(keyPath.slice(0, n).join('.'));
+    if (origin !== undefined) return origin;
+  }
+  for (const [key, origin] of origins) if (key.startsWith(`${keyPath.join('.')}.`)) return origin;
+  return 'defaults';
+}
+
+function isTree(value: unknown): value is Tree {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function deepMerge(target: Tree, source: Tree): void {
+  for (const [key, value] of Object.entries(source)) {
+    if (isTree(value) && isTree(target[key])) deepMerge(target[key] as Tree, value);
+    else target[key] = value;
+  }
+}
+
+function setPath(target: Tree, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    if (!isTree(node[key])) node[key] = {};
+    node = node[key] as Tree;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function leafPaths(tree: Tree, prefix = ''): string[] {
+  return Object.entries(tree).flatMap(([key, value]) =>
+    isTree(value) ? leafPaths(value, `${prefix}${key}.`) : [`${prefix}${key}`],
+  );
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config, ServiceName } from './schema';
+
+type SectionKey = keyof Config['services'];
+
+const SECTION: Record<ServiceName, SectionKey> = {
+  'image-store': 'imageStore',
+  builder: 'builder',
+  'runtime-agent': 'runtimeAgent',
+  volume: 'volume',
+};
+
+/** The unix socket a service always listens on. */
+export function socketPath(config: Config, service: ServiceName): string {
+  return join(config.runDir, `${service}.sock`);
+}
+
+/** Every address a service listens on, as gRPC bind addresses: its socket, then TCP (mutual TLS). */
+export function listenAddresses(config: Config, service: ServiceName): string[] {
+  return [`unix://${socketPath(config, service)}`, ...config.services[SECTION[service]].listen];
+}
+
+/** Where a client reaches a service. */
+export function serviceEndpoint(config: Config, service: ServiceName): string {
+  return config.services[SECTION[service]].endpoint ?? `unix://${socketPath(config, service)}`;
+}
+
+/** The files of the embedded Postgres and NATS under the state directory. */
+export function embeddedPaths(config: Config) {
+  const postgres = join(config.stateDir, 'postgres');
+  const nats = join(config.stateDir, 'nats');
+  return {
+    postgresRoot: postgres,
+    postgresData: join(postgres, 'data'),
+    postgresSocketDir: join(postgres, 'run'),
+    natsRoot: nats,
+    natsStore: join(nats, 'jetstream'),
+    natsConfig: join(nats, 'nats-server.conf'),
+    natsToken: join(nats, 'token'),
+    logs: join(config.stateDir, 'logs'),
+  };
+}
+
+/** The Postgres database that services use, external or embedded. */
+export function postgresUrl(config: Config): string {
+  if (config.postgres.url !== undefined) return config.postgres.url;
+  const socketDir = embeddedPaths(config).postgresSocketDir;
+  return `postgresql://berth@/berth?host=${encodeURIComponent(socketDir)}`;
+}
+
+/** Where NATS is and how to authenticate, external or embedded. */
+export function natsConnection(config: Config): { url: string; token?: string; embedded: boolean } {
+  if (config.nats.url !== undefined) return { url: config.nats.url, token: config.nats.token, embedded: false };
+  let token: string | undefined;
+  try {
+    token = readFileSync(embeddedPaths(config).natsToken, 'utf8').trim();
+  } catch {
+    token = undefined; // `berth up` has not created the embedded NATS yet: connecting will fail and be retried
+  }
+  return { url: `nats://127.0.0.1:${config.embedded.natsPort}`, token, embedded: true };
+}
+
+/** A URL with its password removed, for logs and Info. */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password !== '') url.password = '***';
+    return url.toString();
+  } catch {
+    return value;
+  }
+}

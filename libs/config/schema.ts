@@ -1,0 +1,154 @@
+import { z } from 'zod';
+
+/** The services of the suite, by the names used for sockets, schemas and logs. */
+export const SERVICE_NAMES = ['image-store', 'builder', 'runtime-agent', 'volume'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+const absolutePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path');
+
+const postgresUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
+  } catch {
+    return false;
+  }
+}, 'is not a PostgreSQL URL (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, or ?host=/socket/dir for a unix socket)');
+
+const natsUrl = z.string().refine((value) => {
+  try {
+    return ['nats:', 'tls:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}, 'is not a NATS URL (nats://HOST:PORT)');
+
+/** host:port, for a TCP listener (always with mutual TLS). */
+const tcpAddress = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT');
+
+/** Where a client finds a service: a gRPC target such as unix:///run/berth/volume.sock or dns:host:port. */
+const grpcTarget = z.string().regex(/^(unix:|dns:|ipv4:|ipv6:|[A-Za-z0-9.-]+:\d+$)/, 'must be a gRPC target (unix:///path, dns:HOST:PORT or HOST:PORT)');
+
+const serviceSection = z.strictObject({
+  /** Extra TCP listeners (HOST:PORT), served only with mutual TLS. The unix socket is always served. */
+  listen: z.array(tcpAddress).default([]),
+  /** Where clients reach the service; defaults to its unix socket under runDir. */
+  endpoint: grpcTarget.optional(),
+});
+
+export const configSchema = z.strictObject({
+  /** This host's node name in the cluster. */
+  node: z.string().min(1).max(253).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a host-name-like word'),
+  /** Where services keep their state on this host. */
+  stateDir: absolutePath.default('/var/lib/berth'),
+  /** Sockets and other runtime files (root only). */
+  runDir: absolutePath.default('/run/berth'),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+      /** auto: human lines on a terminal, JSON otherwise. */
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    })
+    .prefault({}),
+  postgres: z
+    .strictObject({
+      /** An external Postgres; unset means the embedded one under stateDir that `berth up` starts. */
+      url: postgresUrl.optional(),
+    })
+    .prefault({}),
+  nats: z
+    .strictObject({
+      /** An external NATS; unset means the embedded one that `berth up` starts. */
+      url: natsUrl.optional(),
+      /** A token for NATS authentication; the embedded NATS uses one of its own. */
+      token: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  events: z
+    .strictObject({
+      stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a JetStream stream name').default('BERTH_EVENTS'),
+      subjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated NATS tokens').default('berth.events'),
+      /** How long JetStream keeps events; 0 keeps them until maxBytes is reached. */
+      maxAgeSeconds: z.number().int().min(0).default(0),
+      /** How many bytes of events JetStream keeps; -1 for no limit. */
+      maxBytes: z.number().int().min(-1).default(-1),
+      /** The window in which JetStream drops an event id it has already stored. */
+      duplicateWindowSeconds: z.number().int().min(1).default(120),
+    })
+    .prefault({}),
+  grpc: z
+    .strictObject({
+      /** The deadline of a client call that sets none. */
+      deadlineMs: z.number().int().min(1).default(30_000),
+      /** Certificates for TCP (mutual TLS): PEM files. */
+      tls: z.strictObject({ ca: absolutePath, cert: absolutePath, key: absolutePath }).optional(),
+    })
+    .prefault({}),
+  services: z
+    .strictObject({
+      imageStore: serviceSection.prefault({}),
+      builder: serviceSection.prefault({}),
+      runtimeAgent: serviceSection.prefault({}),
+      volume: serviceSection.prefault({}),
+    })
+    .prefault({}),
+  /** The OCI runtime and its monitor; a newer runc or crun can be named here. */
+  runtime: z
+    .strictObject({
+      runc: z.string().min(1).default('runc'),
+      conmon: z.string().min(1).default('conmon'),
+    })
+    .prefault({}),
+  /** The embedded Postgres and NATS that `berth up` runs when no external URL is given. */
+  embedded: z
+    .strictObject({
+      natsPort: z.number().int().min(1).max(65535).default(4222),
+      /** Where initdb and postgres are; found under /usr/lib/postgresql when unset. */
+      postgresBinDir: absolutePath.optional(),
+      /** The unprivileged user that runs the embedded Postgres (it refuses to run as root). */
+      postgresUser: z.string().min(1).default('postgres'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Every environment variable Berth reads, and the config key it sets. An explicit table rather than a
+ * naming rule, so that a misspelt BERTH_ variable is reported instead of ignored.
+ */
+export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 'list' }> = {
+  BERTH_NODE: { path: ['node'], type: 'string' },
+  BERTH_STATE_DIR: { path: ['stateDir'], type: 'string' },
+  BERTH_RUN_DIR: { path: ['runDir'], type: 'string' },
+  BERTH_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+  BERTH_LOG_FORMAT: { path: ['log', 'format'], type: 'string' },
+  BERTH_POSTGRES_URL: { path: ['postgres', 'url'], type: 'string' },
+  BERTH_NATS_URL: { path: ['nats', 'url'], type: 'string' },
+  BERTH_NATS_TOKEN: { path: ['nats', 'token'], type: 'string' },
+  BERTH_EVENTS_STREAM: { path: ['events', 'stream'], type: 'string' },
+  BERTH_EVENTS_SUBJECT_PREFIX: { path: ['events', 'subjectPrefix'], type: 'string' },
+  BERTH_EVENTS_MAX_AGE_SECONDS: { path: ['events', 'maxAgeSeconds'], type: 'number' },
+  BERTH_EVENTS_MAX_BYTES: { path: ['events', 'maxBytes'], type: 'number' },
+  BERTH_EVENTS_DUPLICATE_WINDOW_SECONDS: { path: ['events', 'duplicateWindowSeconds'], type: 'number' },
+  BERTH_GRPC_DEADLINE_MS: { path: ['grpc', 'deadlineMs'], type: 'number' },
+  BERTH_TLS_CA: { path: ['grpc', 'tls', 'ca'], type: 'string' },
+  BERTH_TLS_CERT: { path: ['grpc', 'tls', 'cert'], type: 'string' },
+  BERTH_TLS_KEY: { path: ['grpc', 'tls', 'key'], type: 'string' },
+  BERTH_IMAGE_STORE_LISTEN: { path: ['services', 'imageStore', 'listen'], type: 'list' },
+  BERTH_IMAGE_STORE_ENDPOINT: { path: ['services', 'imageStore', 'endpoint'], type: 'string' },
+  BERTH_BUILDER_LISTEN: { path: ['services', 'builder', 'listen'], type: 'list' },
+  BERTH_BUILDER_ENDPOINT: { path: ['services', 'builder', 'endpoint'], type: 'string' },
+  BERTH_RUNTIME_AGENT_LISTEN: { path: ['services', 'runtimeAgent', 'listen'], type: 'list' },
+  BERTH_RUNTIME_AGENT_ENDPOINT: { path: ['services', 'runtimeAgent', 'endpoint'], type: 'string' },
+  BERTH_VOLUME_LISTEN: { path: ['services', 'volume', 'listen'], type: 'list' },
+  BERTH_VOLUME_ENDPOINT: { path: ['services', 'volume', 'endpoint'], type: 'string' },
+  BERTH_RUNTIME_RUNC: { path: ['runtime', 'runc'], type: 'string' },
+  BERTH_RUNTIME_CONMON: { path: ['runtime', 'conmon'], type: 'string' },
+  BERTH_EMBEDDED_NATS_PORT: { path: ['embedded', 'natsPort'], type: 'number' },
+  BERTH_EMBEDDED_POSTGRES_BIN_DIR: { path: ['embedded', 'postgresBinDir'], type: 'string' },
+  BERTH_EMBEDDED_POSTGRES_USER: { path: ['embedded', 'postgresUser'], type: 'string' },
+};
+
+/** Variables with a BERTH_ prefix that are not config keys. */
+export const CONFIG_FILE_VARIABLE = 'BERTH_CONFIG';

@@ -1,0 +1,114 @@
+import { join } from 'node:path';
+import { Pool, type PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import { unavailable } from '../errors';
+
+export type { PoolClient } from 'pg';
+
+export interface Database {
+  pool: Pool;
+  /** The schema this service owns; every connection's search_path starts with it. */
+  schema: string;
+  /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
+  /** Whether Postgres answers, with its version or the reason it does not. */
+  ping(timeoutMs?: number): Promise<{ ok: boolean; detail: string }>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  url: string;
+  schema: string;
+  /** Shown in pg_stat_activity: the service's name. */
+  applicationName: string;
+  maxConnections?: number;
+}
+
+/** A connection pool for one service, with its own schema first on the search path. */
+export function openDatabase(options: DatabaseOptions): Database {
+  if (!/^[a-z_][a-z0-9_]*$/.test(options.schema)) throw new Error(`invalid schema name ${options.schema}`);
+  const pool = new Pool({
+    connectionString: options.url,
+    application_name: options.applicationName,
+    max: options.maxConnections ?? 10,
+    options: `-c search_path=${options.schema}`,
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle client that loses its server must not crash the service; the next query reconnects.
+  pool.on('error', () => undefined);
+
+  return {
+    pool,
+    schema: options.schema,
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async ping(timeoutMs = 2_000) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+        });
+        const result = await Promise.race([pool.query<{ server_version: string }>('SHOW server_version'), timeout]);
+        const row = result.rows[0]!;
+        return { ok: true, detail: `PostgreSQL ${row.server_version}` };
+      } catch (err) {
+        return { ok: false, detail: (err as Error).message };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/**
+ * Brings the service's schema up to date with node-pg-migrate, from SQL files (`-- Up Migration`) in
+ * the given directories, ordered by their numeric prefixes. Safe to run from many processes at once:
+ * node-pg-migrate serialises runs with an advisory lock.
+ */
+export async function migrate(db: Database, directories: string[], logger: Logger): Promise<void> {
+  const { runner } = await import('node-pg-migrate');
+  let client: PoolClient;
+  try {
+    client = await db.pool.connect();
+  } catch (err) {
+    throw unavailable(`cannot connect to PostgreSQL: ${(err as Error).message}`, err);
+  }
+  try {
+    const applied = await runner({
+      dbClient: client,
+      schema: db.schema,
+      createSchema: true,
+      migrationsTable: 'migrations',
+      // Several directories (the outbox's and the service's) need glob patterns in node-pg-migrate.
+      dir: directories.map((directory) => join(directory, '*.sql')),
+      useGlob: true,
+      direction: 'up',
+      checkOrder: true,
+      singleTransaction: true,
+      logger: {
+        debug: () => undefined,
+        info: (message: string) => logger.debug({ schema: db.schema }, message),
+        warn: (message: string) => logger.warn({ schema: db.schema }, message),
+        error: (message: string) => logger.error({ schema: db.schema }, message),
+      },
+    });
+    if (applied.length > 0) {
+      logger.info({ schema: db.schema, migrations: applied.map((m) => m.name) }, `migrated schema ${db.schema}`);
+    }
+  } finally {
+    client.release();
+  }
+}

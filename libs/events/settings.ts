@@ -1,0 +1,8 @@
+/** Where events go: the JetStream stream, its subjects and its limits (config section `events`). */
+export interface EventSettings {
+  stream: string;
+  subjectPrefix: string;
+  maxAgeSeconds: number;
+  maxBytes: number;
+  duplicateWindowSeconds: number;
+}
