@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { after, type TestContext } from 'node:test';
+import { Client } from 'pg';
+import type { EventSettings } from '../../libs/events';
+import { startSharedServices, type SharedServices } from './shared';
+
+export { requirePrerequisites, STRICT, which } from './prerequisites';
+export { repoRoot, berthBin, serviceEntry } from './paths';
+export { TestNats, freePort } from './nats';
+export { startTestPostgres } from './postgres';
+export { berth, berthEnvironment, runCommand, type CommandResult } from './berth';
+export { processesMentioning } from './processes';
+
+let shared: Promise<Pick<SharedServices, 'postgresAdminUrl' | 'natsUrl'>> | undefined;
+
+/**
+ * The run's Postgres and NATS: the ones test/run.ts started (TEST_POSTGRES_URL, TEST_NATS_URL), or,
+ * for a test file run on its own, ones started for this process and stopped at its end.
+ */
+export function sharedServices(): Promise<Pick<SharedServices, 'postgresAdminUrl' | 'natsUrl'>> {
+  const { TEST_POSTGRES_URL, TEST_NATS_URL } = process.env;
+  if (TEST_POSTGRES_URL !== undefined && TEST_NATS_URL !== undefined) {
+    return Promise.resolve({ postgresAdminUrl: TEST_POSTGRES_URL, natsUrl: TEST_NATS_URL });
+  }
+  if (shared === undefined) {
+    const starting = startSharedServices();
+    after(async () => (await starting).stop());
+    shared = starting;
+  }
+  return shared;
+}
+
+/** A fresh database for one test, dropped after it: tests never see each other's rows. */
+export async function testDatabase(t: TestContext): Promise<string> {
+  const { postgresAdminUrl } = await sharedServices();
+  const name = `test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(postgresAdminUrl, `CREATE DATABASE ${name}`);
+  t.after(() => adminQuery(postgresAdminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  const url = new URL(postgresAdminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** A stream and subject prefix of one test's own, so tests never see each other's events. */
+export function testEventSettings(overrides: Partial<EventSettings> = {}): EventSettings {
+  const id = randomBytes(5).toString('hex');
+  return {
+    stream: `TEST_${id.toUpperCase()}`,
+    subjectPrefix: `test_${id}.events`,
+    maxAgeSeconds: 0,
+    maxBytes: -1,
+    duplicateWindowSeconds: 120,
+    ...overrides,
+  };
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Polls until check() returns a value other than undefined, or fails after timeoutMs. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

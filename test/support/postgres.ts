@@ -1,0 +1,88 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+
+const run = promisify(execFile);
+
+export interface TestPostgres {
+  /** A superuser URL of the maintenance database. */
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+function postgresBinDir(): string {
+  const root = '/usr/lib/postgresql';
+  const version = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))[0];
+  if (version === undefined) throw new Error('PostgreSQL is not installed: run deploy/setup.sh');
+  return join(root, version, 'bin');
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  if (line === undefined) throw new Error('no postgres user: run deploy/setup.sh');
+  const fields = line.split(':');
+  return { uid: Number(fields[2]), gid: Number(fields[3]) };
+}
+
+/**
+ * A throwaway PostgreSQL cluster for a test run: initdb into a temporary directory, reachable only
+ * through a unix socket there, with fsync off (the data dies with the run). As root it runs as the
+ * postgres user, since Postgres refuses to run as root.
+ */
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-test-pg-'));
+  const data = join(dir, 'data');
+  const socketDir = join(dir, 'run');
+  mkdirSync(socketDir);
+  const asRoot = process.getuid?.() === 0;
+  const user = asRoot ? postgresUser() : undefined;
+  if (user !== undefined) {
+    chmodSync(dir, 0o711);
+    chownSync(dir, user.uid, user.gid);
+    chownSync(socketDir, user.uid, user.gid);
+  }
+  const bin = postgresBinDir();
+  await run(join(bin, 'initdb'), ['-D', data, '-U', 'berth', '--auth-local=trust', '--auth-host=reject', '--no-sync', '-E', 'UTF8', '--no-locale'], {
+    uid: user?.uid,
+    gid: user?.gid,
+    cwd: dir,
+  });
+  const server: ChildProcess = spawn(
+    join(bin, 'postgres'),
+    ['-D', data, '-k', socketDir, '-c', 'listen_addresses=', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],
+    { uid: user?.uid, gid: user?.gid, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  server.stderr!.on('data', (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-4000);
+  });
+  const adminUrl = `postgresql://berth@/postgres?host=${encodeURIComponent(socketDir)}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const client = new Client({ connectionString: adminUrl });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.end();
+      break;
+    } catch {
+      await client.end().catch(() => undefined);
+      if (server.exitCode !== null || Date.now() > deadline) throw new Error(`test PostgreSQL did not start:\n${log}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return {
+    adminUrl,
+    async stop() {
+      if (server.exitCode === null) {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        server.kill('SIGINT');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
