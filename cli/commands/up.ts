@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { embeddedPaths, loadConfig, type Config } from '../../libs/config';
 import { failedPrecondition, messageOf } from '../../libs/errors';
 import { createLogger, humanLogFormatter } from '../../libs/logging';
@@ -31,7 +32,16 @@ export async function up(args: string[]): Promise<number> {
 }
 
 async function runSupervisor(config: Config, { detached }: { detached: boolean }): Promise<number> {
-  const logger = createLogger({ name: 'berth-up', level: config.log.level, format: detached ? 'json' : config.log.format });
+  // In the foreground the supervisor's lines and the services' are shown alike: "name | line",
+  // formatted for a person unless JSON was asked for. Detached, they go to the log file as JSON.
+  const format = config.log.format === 'json' ? (line: string) => `${line}\n` : humanLogFormatter();
+  const onLine = detached ? undefined : (name: string, line: string) => process.stdout.write(`${name.padEnd(13)} | ${format(line)}`);
+  const logger = createLogger({
+    name: 'berth',
+    level: config.log.level,
+    format: 'json',
+    destination: onLine === undefined ? process.stdout : lineWriter((line) => onLine('berth', line)),
+  });
   const report = (message: UpMessage) => {
     process.send?.(message);
     // The channel would keep this process alive after the command that started it has gone.
@@ -44,9 +54,6 @@ async function runSupervisor(config: Config, { detached }: { detached: boolean }
     report({ type: 'failed', message: messageOf(err) });
     throw err;
   }
-
-  const format = detached ? undefined : humanLogFormatter();
-  const onLine = format === undefined ? undefined : (name: string, line: string) => process.stdout.write(`${name.padEnd(13)} | ${format(line)}`);
 
   let running: Awaited<ReturnType<typeof supervise>>;
   try {
@@ -69,6 +76,19 @@ async function runSupervisor(config: Config, { detached }: { detached: boolean }
   releaseUp(config);
   logger.info('berth stopped');
   return 0;
+}
+
+/** A stream that hands each line written to it to fn. */
+function lineWriter(fn: (line: string) => void): NodeJS.WritableStream {
+  let pending = '';
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) fn(line);
+      done();
+    },
+  });
 }
 
 /** Starts the supervisor in its own session, and returns once it says the suite is up (or failed). */

@@ -46,7 +46,8 @@ export function embeddedPaths(config: Config) {
 export function postgresUrl(config: Config): string {
   if (config.postgres.url !== undefined) return config.postgres.url;
   const socketDir = embeddedPaths(config).postgresSocketDir;
-  return `postgresql://berth@/berth?host=${encodeURIComponent(socketDir)}`;
+  // "localhost" only makes the URL well-formed: pg connects to the socket directory in ?host=.
+  return `postgresql://berth@localhost/berth?host=${encodeURIComponent(socketDir)}`;
 }
 
 /** Where NATS is and how to authenticate, external or embedded. */

@@ -1,3 +1,4 @@
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { z } from 'zod';
 
 /** The services of the suite, by the names used for sockets, schemas and logs. */
@@ -6,10 +7,11 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 const absolutePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path');
 
+/** Checked with pg's own parser, which accepts what libpq accepts (postgresql:///db?host=/socket/dir). */
 const postgresUrl = z.string().refine((value) => {
+  if (!/^postgres(ql)?:\/\//.test(value)) return false;
   try {
-    const url = new URL(value);
-    return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
+    return parseConnectionString(value).database !== undefined;
   } catch {
     return false;
   }

@@ -33,14 +33,14 @@ export function createLogger(options: LoggerOptions): Logger {
     mixin: () => activeTraceIds() ?? {},
   };
   if (human) {
-    return pino(settings, pretty({ destination, sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' }));
+    return pino(settings, pretty({ destination, sync: true, ignore: 'pid,hostname,service,node', translateTime: 'SYS:HH:MM:ss.l' }));
   }
   return pino(settings, destination);
 }
 
 /** Formats JSON log lines for a person, as `berth up` does with its services' output. */
 export function humanLogFormatter(): (line: string) => string {
-  const format = pretty.prettyFactory({ colorize: process.stdout.isTTY === true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' });
+  const format = pretty.prettyFactory({ colorize: process.stdout.isTTY === true, ignore: 'pid,hostname,service,node', translateTime: 'SYS:HH:MM:ss.l' });
   return (line) => {
     try {
       return format(JSON.parse(line));

@@ -59,7 +59,8 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   server.stderr!.on('data', (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-4000);
   });
-  const adminUrl = `postgresql://berth@/postgres?host=${encodeURIComponent(socketDir)}`;
+  // "localhost" only makes the URL well-formed: pg connects to the socket directory in ?host=.
+  const adminUrl = `postgresql://berth@localhost/postgres?host=${encodeURIComponent(socketDir)}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     const client = new Client({ connectionString: adminUrl });

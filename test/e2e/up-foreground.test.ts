@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  berth,
+  berthBin,
+  berthEnvironment,
+  eventually,
+  processesMentioning,
+  requirePrerequisites,
+  sharedServices,
+  testDatabase,
+  testEventSettings,
+} from '../support';
+
+test('berth up in the foreground with an external Postgres and NATS: streams logs, stops in order on Ctrl-C', { timeout: 180_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;
+  const stateDir = mkdtempSync(join(tmpdir(), 'berth-fg-state-'));
+  const runDir = mkdtempSync(join(tmpdir(), 'berth-fg-run-'));
+  const events = testEventSettings();
+  const env = berthEnvironment({
+    BERTH_STATE_DIR: stateDir,
+    BERTH_RUN_DIR: runDir,
+    BERTH_POSTGRES_URL: await testDatabase(t),
+    BERTH_NATS_URL: (await sharedServices()).natsUrl,
+    BERTH_EVENTS_STREAM: events.stream,
+    BERTH_EVENTS_SUBJECT_PREFIX: events.subjectPrefix,
+  });
+  const up = spawn(process.execPath, [berthBin(), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  up.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  up.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => up.once('exit', resolve));
+  t.after(() => {
+    if (up.exitCode === null) up.kill('SIGKILL');
+    for (const { pid } of processesMentioning(stateDir)) process.kill(pid, 'SIGKILL');
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(runDir, { recursive: true, force: true });
+  });
+
+  await eventually(() => (output.includes('is up on node') ? true : undefined), 120_000, `berth up to be ready:\n${output}`);
+  // Each service's lines are streamed, prefixed with its name and formatted for a person.
+  for (const service of ['image-store', 'builder', 'runtime-agent', 'volume']) {
+    assert.match(output, new RegExp(`^${service}\\s+\\| .*${service} 0\\.\\d+\\.\\d+ ready`, 'm'));
+  }
+  assert.equal(existsSync(join(stateDir, 'postgres')), false, 'no embedded Postgres with BERTH_POSTGRES_URL');
+  assert.equal(existsSync(join(stateDir, 'nats')), false, 'no embedded NATS with BERTH_NATS_URL');
+
+  const info = await berth(['system', 'info', '--format', 'json'], env);
+  assert.equal(info.code, 0, info.stderr);
+  assert.equal((JSON.parse(info.stdout) as { healthy: boolean }).healthy, true);
+
+  up.kill('SIGINT');
+  assert.equal(await exited, 0, output);
+  const stops = [...output.matchAll(/^berth\s+\| .*INFO: stopping (\S+)$/gm)].map((m) => m[1]);
+  assert.deepEqual(stops, ['berth', 'builder', 'runtime-agent', 'volume', 'image-store']);
+  assert.deepEqual(processesMentioning(stateDir), []);
+});
