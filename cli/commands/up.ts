@@ -55,9 +55,20 @@ async function runSupervisor(config: Config, { detached }: { detached: boolean }
     throw err;
   }
 
+  // Listen for a stop from the start: a signal during start-up stops what has started.
+  const stopRequested = new AbortController();
+  const stop = new Promise<void>((resolve) => {
+    for (const name of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(name, () => {
+        stopRequested.abort();
+        resolve();
+      });
+    }
+  });
+
   let running: Awaited<ReturnType<typeof supervise>>;
   try {
-    running = await supervise({ config, logger, onLine });
+    running = await supervise({ config, logger, signal: stopRequested.signal, onLine });
   } catch (err) {
     releaseUp(config);
     report({ type: 'failed', message: messageOf(err) });
@@ -67,10 +78,7 @@ async function runSupervisor(config: Config, { detached }: { detached: boolean }
   logger.info(ready);
   report({ type: 'ready', summary: running.summary });
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stop;
   logger.info('stopping berth');
   await running.stop();
   releaseUp(config);

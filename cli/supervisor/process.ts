@@ -59,6 +59,9 @@ export class ManagedProcess {
       uid: this.spec.uid,
       gid: this.spec.gid,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: Ctrl-C on a terminal reaches only `berth up`, which stops the
+      // processes in order, rather than all of them at once.
+      detached: true,
     });
     this.child = child;
     for (const stream of [child.stdout!, child.stderr!]) {

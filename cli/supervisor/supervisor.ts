@@ -1,7 +1,7 @@
 import { mkdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { embeddedPaths, natsConnection, postgresUrl, redactUrl, serviceEndpoint, type Config, type ServiceName } from '../../libs/config';
-import { failedPrecondition } from '../../libs/errors';
+import { BerthError, failedPrecondition } from '../../libs/errors';
 import { checkHealth } from '../../libs/grpc';
 import type { Logger } from '../../libs/logging';
 import { ensureNatsConfig, natsProcess, waitForNats } from './nats';
@@ -21,6 +21,8 @@ export interface Running {
 export interface SuperviseOptions {
   config: Config;
   logger: Logger;
+  /** Aborted by a stop request during start-up: what has started is stopped again. */
+  signal: AbortSignal;
   /** Each output line of each process, for the terminal. */
   onLine?: (name: string, line: string) => void;
 }
@@ -29,7 +31,7 @@ export interface SuperviseOptions {
  * Starts the suite on this host: the embedded Postgres and NATS (unless external ones are configured),
  * then the four services, each once the ones it depends on are healthy. Stops in reverse order.
  */
-export async function supervise({ config, logger, onLine }: SuperviseOptions): Promise<Running> {
+export async function supervise({ config, logger, signal, onLine }: SuperviseOptions): Promise<Running> {
   const logs = embeddedPaths(config).logs;
   mkdirSync(logs, { recursive: true, mode: 0o700 });
   const started: ManagedProcess[] = [];
@@ -40,6 +42,7 @@ export async function supervise({ config, logger, onLine }: SuperviseOptions): P
     }
   };
   const launch = (spec: ManagedProcess['spec']) => {
+    if (signal.aborted) throw cancelled('start-up interrupted: stopping what had started');
     const managed = new ManagedProcess(spec, logger, onLine);
     managed.start();
     started.push(managed);
@@ -78,6 +81,10 @@ export async function supervise({ config, logger, onLine }: SuperviseOptions): P
     throw err;
   }
   return { summary: summary(config), stop };
+}
+
+function cancelled(message: string): BerthError {
+  return new BerthError('cancelled', message);
 }
 
 /** A process that dies while we wait for it is a failed start: say why, with its last words. */

@@ -29,7 +29,8 @@ test('berth up in the foreground with an external Postgres and NATS: streams log
     BERTH_EVENTS_STREAM: events.stream,
     BERTH_EVENTS_SUBJECT_PREFIX: events.subjectPrefix,
   });
-  const up = spawn(process.execPath, [berthBin(), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, as a shell gives a foreground job: Ctrl-C signals the whole group.
+  const up = spawn(process.execPath, [berthBin(), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   up.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   up.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -53,9 +54,12 @@ test('berth up in the foreground with an external Postgres and NATS: streams log
   assert.equal(info.code, 0, info.stderr);
   assert.equal((JSON.parse(info.stdout) as { healthy: boolean }).healthy, true);
 
-  up.kill('SIGINT');
+  process.kill(-up.pid!, 'SIGINT');
   assert.equal(await exited, 0, output);
   const stops = [...output.matchAll(/^berth\s+\| .*INFO: stopping (\S+)$/gm)].map((m) => m[1]);
   assert.deepEqual(stops, ['berth', 'builder', 'runtime-agent', 'volume', 'image-store']);
+  // The services were stopped by berth up, one by one, not by the terminal's SIGINT.
+  assert.match(output, /SIGTERM: stopping builder/);
+  assert.doesNotMatch(output, /SIGINT: stopping/);
   assert.deepEqual(processesMentioning(stateDir), []);
 });
