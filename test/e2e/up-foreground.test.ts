@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,13 @@ test('berth up in the foreground with an external Postgres and NATS: streams log
   if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;
   const stateDir = mkdtempSync(join(tmpdir(), 'berth-fg-state-'));
   const runDir = mkdtempSync(join(tmpdir(), 'berth-fg-run-'));
+  let up: ChildProcess | undefined;
+  t.after(() => {
+    if (up?.exitCode === null) process.kill(-up.pid!, 'SIGKILL');
+    for (const { pid } of processesMentioning(stateDir)) process.kill(pid, 'SIGKILL');
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(runDir, { recursive: true, force: true });
+  });
   const events = testEventSettings();
   const env = berthEnvironment({
     BERTH_STATE_DIR: stateDir,
@@ -30,17 +37,12 @@ test('berth up in the foreground with an external Postgres and NATS: streams log
     BERTH_EVENTS_SUBJECT_PREFIX: events.subjectPrefix,
   });
   // Its own process group, as a shell gives a foreground job: Ctrl-C signals the whole group.
-  const up = spawn(process.execPath, [berthBin(), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [berthBin(), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  up = child;
   let output = '';
-  up.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  up.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => up.once('exit', resolve));
-  t.after(() => {
-    if (up.exitCode === null) up.kill('SIGKILL');
-    for (const { pid } of processesMentioning(stateDir)) process.kill(pid, 'SIGKILL');
-    rmSync(stateDir, { recursive: true, force: true });
-    rmSync(runDir, { recursive: true, force: true });
-  });
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 
   await eventually(() => (output.includes('is up on node') ? true : undefined), 120_000, `berth up to be ready:\n${output}`);
   // Each service's lines are streamed, prefixed with its name and formatted for a person.
@@ -54,7 +56,7 @@ test('berth up in the foreground with an external Postgres and NATS: streams log
   assert.equal(info.code, 0, info.stderr);
   assert.equal((JSON.parse(info.stdout) as { healthy: boolean }).healthy, true);
 
-  process.kill(-up.pid!, 'SIGINT');
+  process.kill(-child.pid!, 'SIGINT');
   assert.equal(await exited, 0, output);
   const stops = [...output.matchAll(/^berth\s+\| .*INFO: stopping (\S+)$/gm)].map((m) => m[1]);
   assert.deepEqual(stops, ['berth', 'builder', 'runtime-agent', 'volume', 'image-store']);
