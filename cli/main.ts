@@ -13,6 +13,17 @@ Commands:
   system info          Show each service, its version and health, and Postgres and NATS
   version              Show the version of the berth command
 
+Images:
+  pull IMAGE           Pull an image from a registry (--platform os/arch, -q)
+  push NAME[:TAG]      Push an image to its registry
+  images               List images (-a, -q, --digests, --no-trunc, --filter k=v, --format json)
+  image inspect IMAGE  Show everything about images, as JSON
+  tag SOURCE TARGET    Give an image another name
+  rmi IMAGE...         Remove images (-f, --no-prune)
+  history IMAGE        Show how an image was made
+  login [SERVER]       Check and store credentials for a registry (-u USER --password-stdin)
+  logout [SERVER]      Forget a registry's credentials
+
 Configuration: /etc/berth/config.json (or BERTH_CONFIG), then BERTH_* environment variables.`;
 
 type Command = (args: string[]) => Promise<number>;
@@ -22,6 +33,22 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   down: async () => (await import('./commands/down.js')).down,
   'system info': async () => (await import('./commands/system-info.js')).systemInfo,
   info: async () => (await import('./commands/system-info.js')).systemInfo,
+  pull: async () => (await import('./commands/image/pull.js')).pull,
+  'image pull': async () => (await import('./commands/image/pull.js')).pull,
+  push: async () => (await import('./commands/image/push.js')).push,
+  'image push': async () => (await import('./commands/image/push.js')).push,
+  images: async () => (await import('./commands/image/list.js')).images,
+  'image ls': async () => (await import('./commands/image/list.js')).images,
+  'image list': async () => (await import('./commands/image/list.js')).images,
+  'image inspect': async () => (await import('./commands/image/inspect.js')).inspect,
+  tag: async () => (await import('./commands/image/tag.js')).tag,
+  'image tag': async () => (await import('./commands/image/tag.js')).tag,
+  rmi: async () => (await import('./commands/image/remove.js')).rmi,
+  'image rm': async () => (await import('./commands/image/remove.js')).rmi,
+  history: async () => (await import('./commands/image/history.js')).history,
+  'image history': async () => (await import('./commands/image/history.js')).history,
+  login: async () => (await import('./commands/image/login.js')).login,
+  logout: async () => (await import('./commands/image/login.js')).logout,
   version: async () => async () => {
     process.stdout.write(`berth ${VERSION}\n`);
     return 0;

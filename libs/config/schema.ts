@@ -94,6 +94,15 @@ export const configSchema = z.strictObject({
       volume: serviceSection.prefault({}),
     })
     .prefault({}),
+  /** How the image-store reaches registries. */
+  registries: z
+    .strictObject({
+      /** Registries (host[:port]) reached over plain HTTP; loopback ones always are, as Docker allows. */
+      insecure: z.array(z.string().min(1)).default([]),
+      /** The Docker-style credentials file that `berth login` writes and the command line reads. */
+      authFile: absolutePath.optional(),
+    })
+    .prefault({}),
   /** The OCI runtime and its monitor; a newer runc or crun can be named here. */
   runtime: z
     .strictObject({
@@ -145,6 +154,8 @@ export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'num
   BERTH_RUNTIME_AGENT_ENDPOINT: { path: ['services', 'runtimeAgent', 'endpoint'], type: 'string' },
   BERTH_VOLUME_LISTEN: { path: ['services', 'volume', 'listen'], type: 'list' },
   BERTH_VOLUME_ENDPOINT: { path: ['services', 'volume', 'endpoint'], type: 'string' },
+  BERTH_REGISTRIES_INSECURE: { path: ['registries', 'insecure'], type: 'list' },
+  BERTH_REGISTRIES_AUTH_FILE: { path: ['registries', 'authFile'], type: 'string' },
   BERTH_RUNTIME_RUNC: { path: ['runtime', 'runc'], type: 'string' },
   BERTH_RUNTIME_CONMON: { path: ['runtime', 'conmon'], type: 'string' },
   BERTH_EMBEDDED_NATS_PORT: { path: ['embedded', 'natsPort'], type: 'number' },

@@ -1,9 +1,9 @@
 import type {
+  handleClientStreamingCall,
   handleServerStreamingCall,
   handleUnaryCall,
   Metadata,
   ServerUnaryCall,
-  ServerWritableStream,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { BerthError } from '../errors';
@@ -18,7 +18,8 @@ export interface CallContext {
   peer: string;
 }
 
-type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+/** What every kind of call has that a handler's context needs. */
+type AnyCall = Pick<ServerUnaryCall<unknown, unknown>, 'getDeadline' | 'metadata' | 'getPeer'> & NodeJS.EventEmitter;
 
 function elapsedMs(started: number): number {
   return Math.round((performance.now() - started) * 100) / 100;
@@ -63,8 +64,27 @@ export function handlers(logger: Logger) {
     unary<Req, Res>(fn: (request: Req, context: CallContext) => Promise<Res>): handleUnaryCall<Req, Res> {
       return (call, callback) => {
         const started = performance.now();
-        const { context, dispose } = callContext(call as AnyCall);
+        const { context, dispose } = callContext(call);
         fn(call.request, context).then(
+          (response) => {
+            dispose();
+            succeeded(call.getPath(), started);
+            callback(null, response);
+          },
+          (err: unknown) => {
+            dispose();
+            callback(failed(call.getPath(), started, err));
+          },
+        );
+      };
+    },
+
+    /** A client-streaming handler: fn reads the messages as an async iterable and resolves with the response. */
+    clientStream<Req, Res>(fn: (messages: AsyncIterable<Req>, context: CallContext) => Promise<Res>): handleClientStreamingCall<Req, Res> {
+      return (call, callback) => {
+        const started = performance.now();
+        const { context, dispose } = callContext(call);
+        fn(call as AsyncIterable<Req>, context).then(
           (response) => {
             dispose();
             succeeded(call.getPath(), started);
@@ -84,7 +104,7 @@ export function handlers(logger: Logger) {
     ): handleServerStreamingCall<Req, Res> {
       return (call) => {
         const started = performance.now();
-        const { context, dispose } = callContext(call as AnyCall);
+        const { context, dispose } = callContext(call);
         const send = (message: Res) =>
           new Promise<void>((resolve) => {
             if (call.write(message)) resolve();

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { hrtime } from 'node:process';
-import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import {
   ConfigError,
   listenAddresses,
@@ -15,7 +14,7 @@ import {
 import { migrate, openDatabase, type Database } from '../db';
 import { isBerthError, messageOf } from '../errors';
 import { ensureStream, EventWriter, NatsLink, outboxMigrationsDir, OutboxRelay } from '../events';
-import { handlers, serve, type ClientOptions } from '../grpc';
+import { handlers, serve, type ClientOptions, type ServiceRegistration } from '../grpc';
 import { createLogger, type Logger } from '../logging';
 import { descriptorSetPath, types } from '../proto';
 import type { Telemetry } from '../telemetry';
@@ -45,8 +44,8 @@ export interface ServiceSpec {
   schema: string;
   /** The service's SQL migrations (in addition to the outbox's). */
   migrationsDir: string;
-  /** The gRPC services it serves. */
-  services(context: ServiceContext): Array<{ name: string; definition: ServiceDefinition; implementation: UntypedServiceImplementation }>;
+  /** Prepares the service's parts (async work such as opening its stores), and returns the gRPC services it serves. */
+  services(context: ServiceContext): Promise<ServiceRegistration[]> | ServiceRegistration[];
   /** What it depends on besides Postgres, NATS and its state directory. */
   dependencies?(context: ServiceContext): DependencyCheck[];
 }
@@ -120,12 +119,13 @@ async function start(spec: ServiceSpec, config: Config, logger: Logger, telemetr
     ...(spec.dependencies?.(context) ?? []),
   ];
 
+  const services = await spec.services(context);
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   server = await serve({
     service: spec.name,
     addresses,
     tls: config.grpc.tls,
-    services: spec.services(context),
+    services,
     descriptorSetPath: descriptorSetPath(),
     logger,
   });

@@ -10,10 +10,15 @@ import { builder, imagestore, runtime, volume } from '../../libs/proto';
 import { berthEnvironment, eventually, serviceEntry, sharedServices, testDatabase, testEventSettings } from '../support';
 
 const SERVICES = [
-  { name: 'image-store', schema: 'images', client: imagestore.ImageStoreServiceClient },
-  { name: 'builder', schema: 'builds', client: builder.BuilderServiceClient },
-  { name: 'runtime-agent', schema: 'runtime', client: runtime.RuntimeServiceClient },
-  { name: 'volume', schema: 'volumes', client: volume.VolumeServiceClient },
+  {
+    name: 'image-store',
+    schema: 'images',
+    client: imagestore.ImageStoreServiceClient,
+    tables: ['images', 'manifest_children', 'manifests', 'repo_digests', 'tags'],
+  },
+  { name: 'builder', schema: 'builds', client: builder.BuilderServiceClient, tables: [] },
+  { name: 'runtime-agent', schema: 'runtime', client: runtime.RuntimeServiceClient, tables: [] },
+  { name: 'volume', schema: 'volumes', client: volume.VolumeServiceClient, tables: [] },
 ] as const;
 
 for (const service of SERVICES) {
@@ -74,7 +79,7 @@ for (const service of SERVICES) {
       [service.schema],
     );
     await db.end();
-    assert.deepEqual(tables.rows.map((r) => r.table_name), ['migrations', 'outbox']);
+    assert.deepEqual(tables.rows.map((r) => r.table_name), ['migrations', 'outbox', ...service.tables].sort());
 
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output);

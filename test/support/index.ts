@@ -10,6 +10,8 @@ export { TestNats, freePort } from './nats';
 export { startTestPostgres } from './postgres';
 export { berth, berthEnvironment, runCommand, type CommandResult } from './berth';
 export { processesMentioning } from './processes';
+export { buildImage, buildLayer, busyboxLayer, writeOciLayout, type TestImage, type LayerEntry } from './images';
+export { startRegistry, skopeoCopy, registryManifest, type TestRegistry } from './registry';
 
 let shared: Promise<Pick<SharedServices, 'postgresAdminUrl' | 'natsUrl'>> | undefined;
 

@@ -1,0 +1,32 @@
+import type { ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
+import { loadConfig, serviceEndpoint, type Config } from '../libs/config';
+import { createClient, fromServiceError, unaryCall } from '../libs/grpc';
+import { imagestore } from '../libs/proto';
+import { commandTrace } from './trace';
+
+/** The image-store, as the command line reaches it: its endpoint, a client, and the command's trace. */
+export function imageStore(config: Config = loadConfig()) {
+  const endpoint = serviceEndpoint(config, 'image-store');
+  const client = createClient(imagestore.ImageStoreServiceClient, endpoint, { deadlineMs: config.grpc.deadlineMs, tls: config.grpc.tls });
+  const trace = commandTrace();
+  return {
+    config,
+    client,
+    endpoint,
+    /** One unary call, its failure as a BerthError. */
+    call<Res>(invoke: (metadata: Metadata, options: object, callback: (err: ServiceError | null, response: Res) => void) => unknown): Promise<Res> {
+      return unaryCall(endpoint, invoke, { metadata: trace.metadata() });
+    },
+    metadata: trace.metadata,
+    close: () => client.close(),
+  };
+}
+
+/** Reads a server stream to its end, handing each message to onMessage; a failure becomes a BerthError. */
+export async function readStream<T>(stream: ClientReadableStream<T>, endpoint: string, onMessage: (message: T) => void): Promise<void> {
+  try {
+    for await (const message of stream) onMessage(message as T);
+  } catch (err) {
+    throw fromServiceError(err as ServiceError, endpoint);
+  }
+}
