@@ -101,6 +101,8 @@ export const configSchema = z.strictObject({
       insecure: z.array(z.string().min(1)).default([]),
       /** The Docker-style credentials file that `berth login` writes and the command line reads. */
       authFile: absolutePath.optional(),
+      /** How long to wait for a registry's answer, and for the next bytes of a download. */
+      timeoutSeconds: z.number().int().min(1).default(30),
     })
     .prefault({}),
   /** The OCI runtime and its monitor; a newer runc or crun can be named here. */
@@ -156,6 +158,7 @@ export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'num
   BERTH_VOLUME_ENDPOINT: { path: ['services', 'volume', 'endpoint'], type: 'string' },
   BERTH_REGISTRIES_INSECURE: { path: ['registries', 'insecure'], type: 'list' },
   BERTH_REGISTRIES_AUTH_FILE: { path: ['registries', 'authFile'], type: 'string' },
+  BERTH_REGISTRIES_TIMEOUT_SECONDS: { path: ['registries', 'timeoutSeconds'], type: 'number' },
   BERTH_RUNTIME_RUNC: { path: ['runtime', 'runc'], type: 'string' },
   BERTH_RUNTIME_CONMON: { path: ['runtime', 'conmon'], type: 'string' },
   BERTH_EMBEDDED_NATS_PORT: { path: ['embedded', 'natsPort'], type: 'number' },

@@ -25,6 +25,7 @@ export function main(telemetry: Telemetry): Promise<void> {
           events: context.events,
           logger: context.logger,
           insecureRegistries: context.config.registries.insecure,
+          registryTimeoutMs: context.config.registries.timeoutSeconds * 1000,
         };
         return [
           {

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { Client } from 'pg';
-import { checkHealth, createClient, unaryCall } from '../../libs/grpc';
+import { createClient, unaryCall } from '../../libs/grpc';
 import { builder, imagestore, runtime, volume } from '../../libs/proto';
-import { berthEnvironment, eventually, serviceEntry, sharedServices, testDatabase, testEventSettings } from '../support';
+import { eventually, startService } from '../support';
 
 const SERVICES = [
   {
@@ -23,41 +20,9 @@ const SERVICES = [
 
 for (const service of SERVICES) {
   test(`${service.name}: starts with node <entry>, migrates its schema, serves Info, stops cleanly on SIGTERM`, { timeout: 60_000 }, async (t) => {
-    const databaseUrl = await testDatabase(t);
-    const { natsUrl } = await sharedServices();
-    const events = testEventSettings();
-    const stateDir = mkdtempSync(join(tmpdir(), `berth-${service.name}-`));
-    const runDir = mkdtempSync(join(tmpdir(), `berth-${service.name}-run-`));
-    t.after(() => {
-      rmSync(stateDir, { recursive: true, force: true });
-      rmSync(runDir, { recursive: true, force: true });
-    });
-    const child = spawn(process.execPath, [serviceEntry(service.name)], {
-      env: berthEnvironment({
-        BERTH_STATE_DIR: stateDir,
-        BERTH_RUN_DIR: runDir,
-        BERTH_POSTGRES_URL: databaseUrl,
-        BERTH_NATS_URL: natsUrl,
-        BERTH_EVENTS_STREAM: events.stream,
-        BERTH_EVENTS_SUBJECT_PREFIX: events.subjectPrefix,
-        BERTH_LOG_FORMAT: 'json',
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    t.after(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-
-    const endpoint = `unix://${runDir}/${service.name}.sock`;
-    await eventually(
-      async () => ((await checkHealth(endpoint, { deadlineMs: 500 }).catch(() => undefined)) === 'SERVING' ? true : undefined),
-      30_000,
-      `${service.name} to serve\n${output}`,
-    );
+    const running = await startService(t, service.name);
+    const { endpoint, stateDir, runDir } = running;
+    const databaseUrl = running.env.BERTH_POSTGRES_URL!;
 
     const client = createClient(service.client as typeof volume.VolumeServiceClient, endpoint, { deadlineMs: 5_000 });
     t.after(() => client.close());
@@ -81,9 +46,8 @@ for (const service of SERVICES) {
     await db.end();
     assert.deepEqual(tables.rows.map((r) => r.table_name), ['migrations', 'outbox', ...service.tables].sort());
 
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, output);
+    assert.equal(await running.stop(), 0, running.output());
     assert.equal(existsSync(`${runDir}/${service.name}.sock`), false, 'the socket is removed');
-    assert.match(output, new RegExp(`"msg":"${service.name} stopped"`));
+    assert.match(running.output(), new RegExp(`"msg":"${service.name} stopped"`));
   });
 }

@@ -49,7 +49,7 @@ export function imageStoreHandlers(
 
     login: rpc.unary(async (request: imagestore.LoginRequest) => {
       const registry = request.registry === '' ? 'docker.io' : request.registry.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-      await new RegistryClient({ registry, credentials: credentialsOf(request.auth), insecureRegistries: images.insecureRegistries }).ping();
+      await new RegistryClient({ registry, credentials: credentialsOf(request.auth), insecureRegistries: images.insecureRegistries, timeoutMs: images.registryTimeoutMs }).ping();
       return { serverAddress: registry === 'docker.io' ? 'https://index.docker.io/v1/' : registry, identityToken: '' };
     }),
 

@@ -14,6 +14,8 @@ export interface ImageContext {
   logger: Logger;
   /** Registries reached over plain HTTP although not on loopback. */
   insecureRegistries: string[];
+  /** How long to wait for a registry. */
+  registryTimeoutMs: number;
 }
 
 /** Progress of one piece of a long operation, as Docker shows it. */

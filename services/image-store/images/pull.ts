@@ -35,7 +35,7 @@ interface FetchedManifest {
 export async function pullImage(context: ImageContext, request: PullRequest, progress: ProgressSink): Promise<ImageRow> {
   const reference = parseReference(request.reference);
   const platform = parsePlatform(request.platform);
-  const client = new RegistryClient({ registry: reference.domain, credentials: request.credentials, insecureRegistries: context.insecureRegistries });
+  const client = new RegistryClient({ registry: reference.domain, credentials: request.credentials, insecureRegistries: context.insecureRegistries, timeoutMs: context.registryTimeoutMs });
   const repository = reference.path;
   progress({ id: reference.tag ?? shortId(reference.digest!), status: `Pulling from ${familiarName(repositoryName(reference)).slice(reference.domain === 'docker.io' ? 0 : reference.domain.length + 1)}` });
 

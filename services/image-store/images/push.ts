@@ -24,7 +24,7 @@ export async function pushImage(context: ImageContext, request: PushRequest, pro
   const name = formatReference(reference);
   const { image } = await resolveImage(context, name);
   const { manifest, manifestBytes, manifestMediaType } = await loadImage(context, image);
-  const client = new RegistryClient({ registry: reference.domain, credentials: request.credentials, insecureRegistries: context.insecureRegistries });
+  const client = new RegistryClient({ registry: reference.domain, credentials: request.credentials, insecureRegistries: context.insecureRegistries, timeoutMs: context.registryTimeoutMs });
   const repository = reference.path;
   progress({ id: '', status: `The push refers to repository [${repositoryName(reference)}]` });
 

@@ -185,8 +185,9 @@ export class RegistryClient {
   private async answer(challenge: Challenge, scopes: string[]): Promise<boolean> {
     const credentials = this.options.credentials;
     if (challenge.scheme === 'basic') {
-      if (credentials?.username === undefined || this.basic !== undefined) return false;
-      this.basic = `Basic ${Buffer.from(`${credentials.username}:${credentials.password ?? ''}`).toString('base64')}`;
+      // Requests running at once may all meet the challenge: each is answered (once) with the credentials.
+      if (credentials?.username === undefined) return false;
+      this.basic ??= `Basic ${Buffer.from(`${credentials.username}:${credentials.password ?? ''}`).toString('base64')}`;
       return true;
     }
     if (challenge.scheme !== 'bearer' || challenge.params.realm === undefined) return false;
