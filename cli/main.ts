@@ -79,8 +79,9 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof BerthError) {
       process.stderr.write(`berth: ${err.message}\n`);
-      // Usage and configuration errors exit 2, as most commands do; failures of the work itself 1.
-      process.exitCode = err.kind === 'invalid_argument' ? 2 : 1;
+      // Usage and configuration errors found here exit 2, as most commands do; failures of the
+      // work itself, and whatever a service refused, exit 1 (as Docker's daemon errors do).
+      process.exitCode = err.kind === 'invalid_argument' && !err.remote ? 2 : 1;
     } else {
       process.stderr.write(`berth: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;

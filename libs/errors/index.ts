@@ -18,13 +18,17 @@ export type ErrorKind =
 
 /** An error whose message is a sentence a person can act on. */
 export class BerthError extends Error {
+  /** True when a server returned it (as a gRPC status), false when it arose in this process. */
+  readonly remote: boolean;
+
   constructor(
     readonly kind: ErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; remote?: boolean },
   ) {
-    super(message, options);
+    super(message, { cause: options?.cause });
     this.name = 'BerthError';
+    this.remote = options?.remote ?? false;
   }
 }
 

@@ -32,15 +32,16 @@ export function toStatus(err: unknown, traceId?: string): Partial<StatusObject> 
 /** The reverse mapping, for clients: a failed call becomes a BerthError of the matching kind. */
 export function fromServiceError(err: ServiceError | Error, target?: string): BerthError {
   const code = (err as ServiceError).code;
-  if (code === undefined) return new BerthError('internal', err.message, { cause: err });
-  const details = ((err as ServiceError).details || err.message)
-    .replace(/^No connection established\. Last error: (Error: )?/, '')
-    .replace(/\.? ?Resolution note: ?$/, '');
-  if (code === status.UNAVAILABLE && target !== undefined) {
-    return new BerthError('unavailable', `cannot reach ${target}: ${details}`, { cause: err });
+  if (code === undefined) return new BerthError('internal', err.message, { cause: err, remote: true });
+  const raw = (err as ServiceError).details || err.message;
+  // grpc-js's own words when it never reached the server, as opposed to a server answering UNAVAILABLE.
+  const unreachable = /^No connection established|^Connection dropped|^Failed to connect/.test(raw);
+  const details = raw.replace(/^No connection established\. Last error: (Error: )?/, '').replace(/\.? ?Resolution note: ?$/, '');
+  if (code === status.UNAVAILABLE && unreachable && target !== undefined) {
+    return new BerthError('unavailable', `cannot reach ${target}: ${details}`, { cause: err, remote: true });
   }
   if (code === status.DEADLINE_EXCEEDED) {
-    return new BerthError('deadline_exceeded', `no answer in time${target ? ` from ${target}` : ''}: ${details}`, { cause: err });
+    return new BerthError('deadline_exceeded', `no answer in time${target ? ` from ${target}` : ''}: ${details}`, { cause: err, remote: true });
   }
-  return new BerthError(KIND_OF_CODE.get(code) ?? 'internal', details, { cause: err });
+  return new BerthError(KIND_OF_CODE.get(code) ?? 'internal', details, { cause: err, remote: true });
 }
