@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { after, type TestContext } from 'node:test';
+import type { TestContext } from 'node:test';
 import { Client } from 'pg';
 import type { EventSettings } from '../../libs/events';
-import { startSharedServices, type SharedServices } from './shared';
 
 export { requirePrerequisites, STRICT, which } from './prerequisites';
 export { repoRoot, berthBin, serviceEntry } from './paths';
@@ -14,23 +13,16 @@ export { buildImage, buildLayer, busyboxLayer, writeOciLayout, type TestImage, t
 export { startService, type RunningService } from './service';
 export { startRegistry, skopeoCopy, registryManifest, type TestRegistry } from './registry';
 
-let shared: Promise<Pick<SharedServices, 'postgresAdminUrl' | 'natsUrl'>> | undefined;
-
 /**
- * The run's Postgres and NATS: the ones test/run.ts started (TEST_POSTGRES_URL, TEST_NATS_URL), or,
- * for a test file run on its own, ones started for this process and stopped at its end.
+ * The run's Postgres and NATS, which test/run.ts starts once and passes on as TEST_POSTGRES_URL and
+ * TEST_NATS_URL. Run a single file through it too: `node dist/test/run.js test/libs/events`.
  */
-export function sharedServices(): Promise<Pick<SharedServices, 'postgresAdminUrl' | 'natsUrl'>> {
+export function sharedServices(): Promise<{ postgresAdminUrl: string; natsUrl: string }> {
   const { TEST_POSTGRES_URL, TEST_NATS_URL } = process.env;
-  if (TEST_POSTGRES_URL !== undefined && TEST_NATS_URL !== undefined) {
-    return Promise.resolve({ postgresAdminUrl: TEST_POSTGRES_URL, natsUrl: TEST_NATS_URL });
+  if (TEST_POSTGRES_URL === undefined || TEST_NATS_URL === undefined) {
+    return Promise.reject(new Error('no test services: run tests through `node dist/test/run.js [FILTER]`'));
   }
-  if (shared === undefined) {
-    const starting = startSharedServices();
-    after(async () => (await starting).stop());
-    shared = starting;
-  }
-  return shared;
+  return Promise.resolve({ postgresAdminUrl: TEST_POSTGRES_URL, natsUrl: TEST_NATS_URL });
 }
 
 /** A fresh database for one test, dropped after it: tests never see each other's rows. */
