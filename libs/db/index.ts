@@ -75,8 +75,9 @@ export function openDatabase(options: DatabaseOptions): Database {
 
 /**
  * Brings the service's schema up to date with node-pg-migrate, from SQL files (`-- Up Migration`) in
- * the given directories, ordered by their numeric prefixes. Safe to run from many processes at once:
- * node-pg-migrate serialises runs with an advisory lock.
+ * the given directories, ordered by their numeric prefixes. Safe to run from many processes at once
+ * (agents on many hosts share a schema): each waits for a blocking advisory lock, where
+ * node-pg-migrate's own lock would make all but the first fail.
  */
 export async function migrate(db: Database, directories: string[], logger: Logger): Promise<void> {
   const { runner } = await import('node-pg-migrate');
@@ -87,6 +88,7 @@ export async function migrate(db: Database, directories: string[], logger: Logge
     throw unavailable(`cannot connect to PostgreSQL: ${(err as Error).message}`, err);
   }
   try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [`berth.migrate.${db.schema}`]);
     const applied = await runner({
       dbClient: client,
       schema: db.schema,
@@ -109,6 +111,7 @@ export async function migrate(db: Database, directories: string[], logger: Logge
       logger.info({ schema: db.schema, migrations: applied.map((m) => m.name) }, `migrated schema ${db.schema}`);
     }
   } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`berth.migrate.${db.schema}`]).catch(() => undefined);
     client.release();
   }
 }

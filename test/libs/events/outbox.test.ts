@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { trace } from '@opentelemetry/api';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { connect, type NatsConnection } from 'nats';
 import { migrate, openDatabase, type Database } from '../../../libs/db';
 import {
@@ -236,4 +238,23 @@ test('ensureStream applies the configured limits and updates them', { timeout: 3
   assert.equal(config.max_age, 7200 * 1e9);
   assert.equal(config.max_bytes, 1_000_000);
   await jsm.streams.delete(settings.stream);
+});
+
+test("the trace of a change reaches the event's consumer, through the outbox row and NATS headers", { timeout: 30_000 }, async (t) => {
+  new NodeTracerProvider().register();
+  const { natsUrl } = await sharedServices();
+  const { db, url } = await outboxDatabase(t);
+  const settings = testEventSettings();
+  const writer = new EventWriter('test', 'node-1', settings.subjectPrefix);
+  startRelay(t, url, natsUrl, settings);
+  const nc = await connect({ servers: natsUrl });
+  t.after(() => nc.close());
+
+  const traceId = await trace.getTracer('test').startActiveSpan('change', async (span) => {
+    await db.transaction((client) => writer.append(client, { type: 'volume', action: 'create', actorId: 'v1' }));
+    span.end();
+    return span.spanContext().traceId;
+  });
+  const [received] = await readAll(nc, settings, 1);
+  assert.equal(trace.getSpanContext(received!.context)?.traceId, traceId);
 });
