@@ -30,7 +30,9 @@ async function main(): Promise<number> {
   try {
     const child = spawn(
       process.execPath,
-      ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+      // --test-force-exit: a file whose tests are done exits even if a failed test left a handle open,
+      // so one failure cannot stall the run; --test-timeout bounds any single test.
+      ['--test', '--test-concurrency=2', '--test-force-exit', '--test-timeout=600000', '--test-reporter=spec', ...files],
       {
         stdio: 'inherit',
         env: { ...process.env, TEST_POSTGRES_URL: services.postgresAdminUrl, TEST_NATS_URL: services.natsUrl },

@@ -60,42 +60,35 @@ export function handlers(logger: Logger) {
     return status;
   }
 
+  /** Runs a call that ends with one response (unary, client-streaming) and answers it. */
+  function answer<Res>(
+    call: AnyCall & { getPath(): string },
+    callback: (error: ReturnType<typeof failed> | null, response?: Res) => void,
+    work: (context: CallContext) => Promise<Res>,
+  ): void {
+    const started = performance.now();
+    const { context, dispose } = callContext(call);
+    work(context).then(
+      (response) => {
+        dispose();
+        succeeded(call.getPath(), started);
+        callback(null, response);
+      },
+      (err: unknown) => {
+        dispose();
+        callback(failed(call.getPath(), started, err));
+      },
+    );
+  }
+
   return {
     unary<Req, Res>(fn: (request: Req, context: CallContext) => Promise<Res>): handleUnaryCall<Req, Res> {
-      return (call, callback) => {
-        const started = performance.now();
-        const { context, dispose } = callContext(call);
-        fn(call.request, context).then(
-          (response) => {
-            dispose();
-            succeeded(call.getPath(), started);
-            callback(null, response);
-          },
-          (err: unknown) => {
-            dispose();
-            callback(failed(call.getPath(), started, err));
-          },
-        );
-      };
+      return (call, callback) => answer(call, callback, (context) => fn(call.request, context));
     },
 
     /** A client-streaming handler: fn reads the messages as an async iterable and resolves with the response. */
     clientStream<Req, Res>(fn: (messages: AsyncIterable<Req>, context: CallContext) => Promise<Res>): handleClientStreamingCall<Req, Res> {
-      return (call, callback) => {
-        const started = performance.now();
-        const { context, dispose } = callContext(call);
-        fn(call as AsyncIterable<Req>, context).then(
-          (response) => {
-            dispose();
-            succeeded(call.getPath(), started);
-            callback(null, response);
-          },
-          (err: unknown) => {
-            dispose();
-            callback(failed(call.getPath(), started, err));
-          },
-        );
-      };
+      return (call, callback) => answer(call, callback, (context) => fn(call as AsyncIterable<Req>, context));
     },
 
     /** A server-streaming handler: fn writes messages with send() and resolves when the stream is done. */

@@ -7,13 +7,10 @@ import { test } from 'node:test';
 import {
   berth,
   berthBin,
-  berthEnvironment,
   eventually,
   processesMentioning,
   requirePrerequisites,
-  sharedServices,
-  testDatabase,
-  testEventSettings,
+  testEnvironment,
 } from '../support';
 
 test('berth up in the foreground with an external Postgres and NATS: streams logs, stops in order on Ctrl-C', { timeout: 180_000 }, async (t) => {
@@ -27,15 +24,7 @@ test('berth up in the foreground with an external Postgres and NATS: streams log
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });
   });
-  const events = testEventSettings();
-  const env = berthEnvironment({
-    BERTH_STATE_DIR: stateDir,
-    BERTH_RUN_DIR: runDir,
-    BERTH_POSTGRES_URL: await testDatabase(t),
-    BERTH_NATS_URL: (await sharedServices()).natsUrl,
-    BERTH_EVENTS_STREAM: events.stream,
-    BERTH_EVENTS_SUBJECT_PREFIX: events.subjectPrefix,
-  });
+  const env = await testEnvironment(t, stateDir, runDir);
   // Its own process group, as a shell gives a foreground job: Ctrl-C signals the whole group.
   const child = spawn(process.execPath, [berthBin(), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   up = child;

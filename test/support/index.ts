@@ -10,7 +10,7 @@ export { startTestPostgres } from './postgres';
 export { berth, berthEnvironment, runCommand, type CommandResult } from './berth';
 export { processesMentioning } from './processes';
 export { buildImage, buildLayer, busyboxLayer, writeOciLayout, type TestImage, type LayerEntry } from './images';
-export { startService, type RunningService } from './service';
+export { startService, testEnvironment, type RunningService } from './service';
 export { startRegistry, skopeoCopy, registryManifest, type TestRegistry } from './registry';
 
 /**

@@ -22,6 +22,22 @@ export interface RunningService {
 }
 
 /**
+ * The environment of one test's Berth: its state and run directories, its own database and event
+ * stream, and the run's NATS.
+ */
+export async function testEnvironment(t: TestContext, stateDir: string, runDir: string): Promise<NodeJS.ProcessEnv> {
+  const events = testEventSettings();
+  return berthEnvironment({
+    BERTH_STATE_DIR: stateDir,
+    BERTH_RUN_DIR: runDir,
+    BERTH_POSTGRES_URL: await testDatabase(t),
+    BERTH_NATS_URL: (await sharedServices()).natsUrl,
+    BERTH_EVENTS_STREAM: events.stream,
+    BERTH_EVENTS_SUBJECT_PREFIX: events.subjectPrefix,
+  });
+}
+
+/**
  * Starts a service as `node <entry>` for one test, with its own state and run directories, its own
  * database and event stream, and the shared NATS; stopped and cleaned up after the test.
  */
@@ -32,18 +48,12 @@ export async function startService(t: TestContext, name: string, extraEnv: Recor
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });
   });
-  const events = testEventSettings();
-  const env = berthEnvironment({
-    BERTH_STATE_DIR: stateDir,
-    BERTH_RUN_DIR: runDir,
-    BERTH_POSTGRES_URL: await testDatabase(t),
-    BERTH_NATS_URL: (await sharedServices()).natsUrl,
-    BERTH_EVENTS_STREAM: events.stream,
-    BERTH_EVENTS_SUBJECT_PREFIX: events.subjectPrefix,
+  const env = {
+    ...(await testEnvironment(t, stateDir, runDir)),
     BERTH_LOG_FORMAT: 'json',
     BERTH_REGISTRIES_AUTH_FILE: join(stateDir, 'auth', 'config.json'),
     ...extraEnv,
-  });
+  };
   const child = spawn(process.execPath, [serviceEntry(name)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

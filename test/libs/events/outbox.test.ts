@@ -255,6 +255,7 @@ test("the trace of a change reaches the event's consumer, through the outbox row
     span.end();
     return span.spanContext().traceId;
   });
+  await eventually(async () => ((await unpublishedCount(db)) === 0 ? true : undefined), 15_000, 'the event to be published');
   const [received] = await readAll(nc, settings, 1);
   assert.equal(trace.getSpanContext(received!.context)?.traceId, traceId);
 });
