@@ -31,6 +31,11 @@ const tcpAddress = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5
 /** Where a client finds a service: a gRPC target such as unix:///run/berth/volume.sock or dns:host:port. */
 const grpcTarget = z.string().regex(/^(unix:|dns:|ipv4:|ipv6:|[A-Za-z0-9.-]+:\d+$)/, 'must be a gRPC target (unix:///path, dns:HOST:PORT or HOST:PORT)');
 
+function isLoopback(address: string): boolean {
+  const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
 const serviceSection = z.strictObject({
   /** Extra TCP listeners (HOST:PORT), served only with mutual TLS. The unix socket is always served. */
   listen: z.array(tcpAddress).default([]),
@@ -105,6 +110,18 @@ export const configSchema = z.strictObject({
       timeoutSeconds: z.number().int().min(1).default(30),
     })
     .prefault({}),
+  /** The image-store's OCI distribution API over HTTP, for docker, skopeo and podman. Off unless listen is set. */
+  registryServer: z
+    .strictObject({
+      /** HOST:PORT to serve on; loopback only unless TLS is configured. */
+      listen: tcpAddress.optional(),
+      /** PEM certificate and key for HTTPS. */
+      tls: z.strictObject({ cert: absolutePath, key: absolutePath }).optional(),
+    })
+    .prefault({})
+    .refine((server) => server.listen === undefined || server.tls !== undefined || isLoopback(server.listen), {
+      message: 'listens beyond loopback only with TLS (registryServer.tls.cert and .key)',
+    }),
   /** The OCI runtime and its monitor; a newer runc or crun can be named here. */
   runtime: z
     .strictObject({
@@ -159,6 +176,9 @@ export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'num
   BERTH_REGISTRIES_INSECURE: { path: ['registries', 'insecure'], type: 'list' },
   BERTH_REGISTRIES_AUTH_FILE: { path: ['registries', 'authFile'], type: 'string' },
   BERTH_REGISTRIES_TIMEOUT_SECONDS: { path: ['registries', 'timeoutSeconds'], type: 'number' },
+  BERTH_REGISTRY_SERVER_LISTEN: { path: ['registryServer', 'listen'], type: 'string' },
+  BERTH_REGISTRY_SERVER_TLS_CERT: { path: ['registryServer', 'tls', 'cert'], type: 'string' },
+  BERTH_REGISTRY_SERVER_TLS_KEY: { path: ['registryServer', 'tls', 'key'], type: 'string' },
   BERTH_RUNTIME_RUNC: { path: ['runtime', 'runc'], type: 'string' },
   BERTH_RUNTIME_CONMON: { path: ['runtime', 'conmon'], type: 'string' },
   BERTH_EMBEDDED_NATS_PORT: { path: ['embedded', 'natsPort'], type: 'number' },

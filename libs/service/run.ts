@@ -36,6 +36,8 @@ export interface ServiceContext {
   clientOptions: ClientOptions;
   /** The service's Info: itself and its dependencies, checked now. */
   describe(): Promise<types.ServiceInfo>;
+  /** Runs fn when the service stops, after the gRPC server has drained. */
+  onStop(fn: () => Promise<void>): void;
 }
 
 export interface ServiceSpec {
@@ -90,6 +92,7 @@ async function start(spec: ServiceSpec, config: Config, logger: Logger, telemetr
   relay.start();
 
   const clientOptions: ClientOptions = { deadlineMs: config.grpc.deadlineMs, tls: config.grpc.tls };
+  const stopHooks: Array<() => Promise<void>> = [];
   const addresses = listenAddresses(config, spec.name);
   const context: ServiceContext = {
     name: spec.name,
@@ -111,6 +114,7 @@ async function start(spec: ServiceSpec, config: Config, logger: Logger, telemetr
       schema: spec.schema,
       dependencies: await Promise.all(checks().map(runCheck)),
     }),
+    onStop: (fn) => void stopHooks.push(fn),
   };
   const checks = (): DependencyCheck[] => [
     { name: 'postgres', target: redactUrl(databaseUrl), check: () => db.ping() },
@@ -137,6 +141,7 @@ async function start(spec: ServiceSpec, config: Config, logger: Logger, telemetr
     stopping = true;
     logger.info(`${signal}: stopping ${spec.name}`);
     await server?.shutdown();
+    for (const hook of stopHooks) await hook().catch((err: unknown) => logger.warn(`while stopping: ${messageOf(err)}`));
     await relay.stop();
     await nats.close();
     await db.close();

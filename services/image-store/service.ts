@@ -5,6 +5,7 @@ import type { Telemetry } from '../../libs/telemetry';
 import { ContentStore, Leases } from './content';
 import { GcLock } from './images';
 import { imageStoreHandlers } from './grpc/handlers';
+import { startRegistryServer } from './registry-server/server';
 import { ImageRepository } from './store/repository';
 
 export function main(telemetry: Telemetry): Promise<void> {
@@ -27,6 +28,11 @@ export function main(telemetry: Telemetry): Promise<void> {
           insecureRegistries: context.config.registries.insecure,
           registryTimeoutMs: context.config.registries.timeoutSeconds * 1000,
         };
+        const { registryServer } = context.config;
+        if (registryServer.listen !== undefined) {
+          const server = await startRegistryServer(images, { listen: registryServer.listen, tls: registryServer.tls });
+          context.onStop(() => server.close());
+        }
         return [
           {
             name: 'berth.imagestore.v1.ImageStoreService',

@@ -200,6 +200,18 @@ export class ImageRepository {
     return row === undefined ? undefined : { mediaType: row.media_type, size: Number(row.size), configDigest: row.config_digest };
   }
 
+  /** The tags of a repository ("docker.io/library/busybox"), sorted. */
+  async tagsOf(repository: string): Promise<string[]> {
+    const result = await this.db.pool.query<{ tag: string }>('SELECT tag FROM tags WHERE repository = $1 ORDER BY tag', [repository]);
+    return result.rows.map((r) => r.tag);
+  }
+
+  /** Every repository that has a tag, sorted. */
+  async repositories(): Promise<string[]> {
+    const result = await this.db.pool.query<{ repository: string }>('SELECT DISTINCT repository FROM tags ORDER BY repository');
+    return result.rows.map((r) => r.repository);
+  }
+
   /** Every blob some manifest refers to, and the manifests themselves: what GC keeps. */
   async referencedBlobs(): Promise<Set<string>> {
     const result = await this.db.pool.query<{ digest: string }>(
