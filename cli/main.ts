@@ -21,6 +21,8 @@ Images:
   tag SOURCE TARGET    Give an image another name
   rmi IMAGE...         Remove images (-f, --no-prune)
   history IMAGE        Show how an image was made
+  save -o FILE IMAGE.. Write images to a tar archive (docker save format)
+  load -i FILE         Load images from a tar archive (docker save or OCI layout)
   login [SERVER]       Check and store credentials for a registry (-u USER --password-stdin)
   logout [SERVER]      Forget a registry's credentials
 
@@ -47,6 +49,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'image rm': async () => (await import('./commands/image/remove.js')).rmi,
   history: async () => (await import('./commands/image/history.js')).history,
   'image history': async () => (await import('./commands/image/history.js')).history,
+  save: async () => (await import('./commands/image/save.js')).save,
+  'image save': async () => (await import('./commands/image/save.js')).save,
+  load: async () => (await import('./commands/image/save.js')).load,
+  'image load': async () => (await import('./commands/image/save.js')).load,
   login: async () => (await import('./commands/image/login.js')).login,
   logout: async () => (await import('./commands/image/login.js')).logout,
   version: async () => async () => {

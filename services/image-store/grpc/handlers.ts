@@ -1,6 +1,7 @@
 import { invalidArgument } from '../../../libs/errors';
 import type { imagestore } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
+import { loadImages, saveImages } from '../archive';
 import { assertDigest, type ContentStore } from '../content';
 import {
   collectGarbage,
@@ -73,6 +74,21 @@ export function imageStoreHandlers(
     history: rpc.unary(async (request: imagestore.HistoryRequest) => ({
       entries: (await imageHistory(images, request.image)).map(toHistoryEntry),
     })),
+
+    save: rpc.serverStream<imagestore.SaveRequest, imagestore.SaveResponse>(async (request, send, context) => {
+      if (request.images.length === 0) throw invalidArgument('Save: name at least one image');
+      const archive = await saveImages(images, request.images);
+      context.signal.addEventListener('abort', () => archive.destroy(), { once: true });
+      for await (const chunk of archive) await send({ data: chunk as Buffer });
+    }),
+
+    load: rpc.clientStream<imagestore.LoadRequest, imagestore.LoadResponse>(async (messages) => {
+      async function* data() {
+        for await (const message of messages) yield message.data;
+      }
+      const loaded = await loadImages(images, data());
+      return { images: loaded.images.map((image) => toSummary(image)), names: loaded.names };
+    }),
 
     resolve: rpc.unary(async (request: imagestore.ResolveRequest) => {
       const resolved = await resolveForRuntime(images, request.image, request.platform);

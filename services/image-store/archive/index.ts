@@ -1,0 +1,2 @@
+export { saveImages } from './save';
+export { loadImages } from './load';
