@@ -10,14 +10,15 @@ import { MEDIA_TYPES } from '../images/manifest';
  * index.json, blobs/sha256/...) with Docker's manifest.json beside it, so that `docker load`,
  * skopeo (oci-archive:) and Load all read it. Layers are stored as they are (compressed).
  */
-export async function saveImages(context: ImageContext, names: string[]): Promise<Readable> {
-  const entries: Array<{ descriptor: object; docker: object; blobs: string[] }> = [];
+export async function saveImages(context: ImageContext, names: string[]): Promise<{ archive: Readable; imageIds: string[] }> {
+  const entries: Array<{ id: string; descriptor: object; docker: object; blobs: string[] }> = [];
   for (const name of names) {
     const { image, reference } = await resolveImage(context, name);
     const { manifest, manifestMediaType, manifestBytes } = await loadImage(context, image);
     const tags = reference !== undefined ? [reference] : image.tags;
     const blob = (digest: string) => `blobs/sha256/${digest.slice(7)}`;
     entries.push({
+      id: image.id,
       descriptor: {
         mediaType: manifestMediaType,
         digest: image.manifestDigest,
@@ -52,5 +53,5 @@ export async function saveImages(context: ImageContext, names: string[]): Promis
       archive.destroy(err as Error);
     }
   })();
-  return archive as unknown as Readable;
+  return { archive: archive as unknown as Readable, imageIds: [...new Set(entries.map((e) => e.id))] };
 }

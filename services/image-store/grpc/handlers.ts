@@ -8,6 +8,7 @@ import {
   imageHistory,
   inspectImage,
   listImages,
+  pruneImages,
   pullImage,
   pushImage,
   putImage,
@@ -71,15 +72,20 @@ export function imageStoreHandlers(
       return removed;
     }),
 
+    prune: rpc.unary(async (request: imagestore.PruneRequest) => pruneImages(images, fromFilters(request.filters))),
+
     history: rpc.unary(async (request: imagestore.HistoryRequest) => ({
       entries: (await imageHistory(images, request.image)).map(toHistoryEntry),
     })),
 
     save: rpc.serverStream<imagestore.SaveRequest, imagestore.SaveResponse>(async (request, send, context) => {
       if (request.images.length === 0) throw invalidArgument('Save: name at least one image');
-      const archive = await saveImages(images, request.images);
+      const { archive, imageIds } = await saveImages(images, request.images);
       context.signal.addEventListener('abort', () => archive.destroy(), { once: true });
       for await (const chunk of archive) await send({ data: chunk as Buffer });
+      await images.db.transaction(async (client) => {
+        for (const id of imageIds) await images.events.append(client, { type: 'image', action: 'save', actorId: id, attributes: {} });
+      });
     }),
 
     load: rpc.clientStream<imagestore.LoadRequest, imagestore.LoadResponse>(async (messages) => {

@@ -5,5 +5,6 @@ export { tagImage, removeImage, type ContainersUsing, type RemoveOptions } from 
 export { listImages, inspectImage, imageHistory, resolveForRuntime, type ImageFilters, type ImageDetails, type HistoryStep } from './queries';
 export { putImage, type PutImageRequest } from './put';
 export { collectGarbage, GcLock } from './gc';
+export { pruneImages } from './prune';
 export { MEDIA_TYPES, type Descriptor, type ImageConfig } from './manifest';
 export { familiarName, parseReference, formatReference } from '../../../libs/reference';

@@ -1,0 +1,20 @@
+import type { imagestore } from '../../../libs/proto';
+import { parseFlags } from '../../args';
+import { imageStore } from '../../client';
+import { parseFilters } from '../../output';
+import { humanSize } from '../../progress';
+
+/** `berth image prune [--filter k=v]...`: removes dangling images and unreferenced blobs. */
+export async function prune(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, { filter: { type: 'string', multiple: true }, force: { type: 'boolean', short: 'f', default: true } }, 'image prune');
+  const store = imageStore();
+  let result: imagestore.PruneResponse;
+  try {
+    result = await store.call<imagestore.PruneResponse>((m, o, cb) => store.client.prune({ filters: parseFilters(values.filter) }, m, o, cb));
+  } finally {
+    store.close();
+  }
+  if (result.deleted.length > 0) process.stdout.write(`Deleted Images:\n${result.deleted.map((id) => `deleted: ${id}\n`).join('')}\n`);
+  process.stdout.write(`Total reclaimed space: ${humanSize(result.spaceReclaimed)}\n`);
+  return 0;
+}
