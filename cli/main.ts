@@ -23,6 +23,7 @@ Images:
   history IMAGE        Show how an image was made
   save -o FILE IMAGE.. Write images to a tar archive (docker save format)
   load -i FILE         Load images from a tar archive (docker save or OCI layout)
+  import FILE [REPO]   Make an image from a root filesystem tarball (-c 'CMD ["sh"]', -m MESSAGE)
   image prune          Remove dangling images and unreferenced blobs (--filter until=24h, label=k=v)
   login [SERVER]       Check and store credentials for a registry (-u USER --password-stdin)
   logout [SERVER]      Forget a registry's credentials
@@ -54,6 +55,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'image save': async () => (await import('./commands/image/save.js')).save,
   load: async () => (await import('./commands/image/save.js')).load,
   'image load': async () => (await import('./commands/image/save.js')).load,
+  import: async () => (await import('./commands/image/import.js')).importTarball,
+  'image import': async () => (await import('./commands/image/import.js')).importTarball,
   'image prune': async () => (await import('./commands/image/prune.js')).prune,
   login: async () => (await import('./commands/image/login.js')).login,
   logout: async () => (await import('./commands/image/login.js')).logout,

@@ -6,6 +6,7 @@ import { assertDigest, type ContentStore } from '../content';
 import {
   collectGarbage,
   imageHistory,
+  importImage,
   inspectImage,
   listImages,
   pruneImages,
@@ -94,6 +95,19 @@ export function imageStoreHandlers(
       }
       const loaded = await loadImages(images, data());
       return { images: loaded.images.map((image) => toSummary(image)), names: loaded.names };
+    }),
+
+    import: rpc.clientStream<imagestore.ImportRequest, imagestore.ImportResponse>(async (messages) => {
+      const iterator = messages[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      if (first.done || first.value.options === undefined) throw invalidArgument('Import: the first message must carry the options');
+      const options = first.value.options;
+      async function* data() {
+        yield first.value!.data;
+        for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value.data;
+      }
+      const image = await importImage(images, { reference: options.reference || undefined, changes: options.changes, message: options.message, platform: options.platform }, data());
+      return { image: toSummary(image) };
     }),
 
     resolve: rpc.unary(async (request: imagestore.ResolveRequest) => {

@@ -1,0 +1,48 @@
+import { createReadStream } from 'node:fs';
+import type { ServiceError } from '@grpc/grpc-js';
+import { invalidArgument } from '../../../libs/errors';
+import { fromServiceError } from '../../../libs/grpc';
+import type { imagestore } from '../../../libs/proto';
+import { parseFlags } from '../../args';
+import { imageStore } from '../../client';
+
+/** `berth import [-c CHANGE]... [-m MESSAGE] [--platform P] FILE|- [REPOSITORY[:TAG]]`: prints the image id. */
+export async function importTarball(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      change: { type: 'string', short: 'c', multiple: true },
+      message: { type: 'string', short: 'm', default: '' },
+      platform: { type: 'string', default: '' },
+    },
+    'import',
+  );
+  if (positionals.length < 1 || positionals.length > 2) throw invalidArgument('import: give FILE (or - for standard input) and optionally REPOSITORY[:TAG]');
+  if (/^https?:\/\//.test(positionals[0]!)) throw invalidArgument('import: importing from a URL is not supported; download the file first');
+  const source = positionals[0] === '-' ? process.stdin : createReadStream(positionals[0]!);
+  const store = imageStore();
+  let response: imagestore.ImportResponse;
+  try {
+    response = await new Promise<imagestore.ImportResponse>((resolve, reject) => {
+      const call = store.client.import(store.metadata(), { deadline: Infinity }, (err: ServiceError | null, result?: imagestore.ImportResponse) =>
+        err ? reject(fromServiceError(err, store.endpoint)) : resolve(result!),
+      );
+      call.write({ options: { reference: positionals[1] ?? '', changes: values.change ?? [], message: values.message, platform: values.platform }, data: Buffer.alloc(0) });
+      source.on('data', (chunk: Buffer) => {
+        if (!call.write({ options: undefined, data: chunk })) {
+          source.pause();
+          call.once('drain', () => source.resume());
+        }
+      });
+      source.once('end', () => call.end());
+      source.once('error', (err: Error) => {
+        call.cancel();
+        reject(invalidArgument(`cannot read ${positionals[0]}: ${err.message}`));
+      });
+    });
+  } finally {
+    store.close();
+  }
+  process.stdout.write(`${response.image!.id}\n`);
+  return 0;
+}
