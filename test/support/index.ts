@@ -11,7 +11,7 @@ export { berth, berthEnvironment, runCommand, type CommandResult } from './berth
 export { processesMentioning } from './processes';
 export { buildImage, buildLayer, busyboxLayer, writeOciLayout, type TestImage, type LayerEntry } from './images';
 export { startService, testEnvironment, type RunningService } from './service';
-export { startRegistry, skopeoCopy, registryManifest, type TestRegistry } from './registry';
+export { startRegistry, seedRegistry, skopeoCopy, registryManifest, type TestRegistry } from './registry';
 
 /**
  * The run's Postgres and NATS, which test/run.ts starts once and passes on as TEST_POSTGRES_URL and

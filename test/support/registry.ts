@@ -2,6 +2,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { writeOciLayout, type TestImage } from './images';
 import { freePort } from './nats';
 
 export interface TestRegistry {
@@ -63,6 +65,18 @@ export async function startRegistry(options: { user?: { name: string; password: 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Puts images into a registry under REPOSITORY:TAG with skopeo, the reference implementation: one
+ * image as its manifest, several as an index. Returns the digest the tag names.
+ */
+export function seedRegistry(t: TestContext, host: string, repositoryTag: string, images: TestImage[], credentials?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-oci-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const digest = writeOciLayout(dir, 'seed', images);
+  skopeoCopy(`oci:${dir}:seed`, `docker://${host}/${repositoryTag}`, { all: images.length > 1, credentials });
+  return digest;
 }
 
 /** Copies an image with skopeo (the reference implementation here): oci:DIR:TAG, docker://HOST/REPO:TAG, ... */

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import {
@@ -10,10 +9,9 @@ import {
   buildImage,
   eventually,
   requirePrerequisites,
-  skopeoCopy,
+  seedRegistry,
   startRegistry,
   startService,
-  writeOciLayout,
   type RunningService,
   type TestImage,
 } from '../../support';
@@ -68,12 +66,7 @@ test('garbage collection removes exactly the unreachable blobs, and none of a pu
     buildImage(PLATFORM),
     buildImage(PLATFORM, { extraLayers: [[{ path: 'data.bin', type: 'file', content: big }]] }),
   ]);
-  for (const [name, image] of [['a', a], ['b', b], ['c', c]] as const) {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-oci-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    writeOciLayout(dir, 'seed', [image]);
-    skopeoCopy(`oci:${dir}:seed`, `docker://${registry.host}/test/${name}:1`);
-  }
+  for (const [name, image] of [['a', a], ['b', b], ['c', c]] as const) seedRegistry(t, registry.host, `test/${name}:1`, [image]);
   const slowLayer = c.layers[2]!.digest;
   const proxy = await throttlingProxy(t, registry.host, slowLayer);
   const store = await startService(t, 'image-store');

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { connect } from 'nats';
 import { subscribeEvents } from '../../../libs/events';
 import {
@@ -10,23 +9,14 @@ import {
   buildImage,
   eventually,
   requirePrerequisites,
+  seedRegistry,
   sharedServices,
-  skopeoCopy,
   startRegistry,
   startService,
-  writeOciLayout,
   type RunningService,
-  type TestImage,
 } from '../../support';
 
 const PLATFORM = { os: 'linux', architecture: process.arch === 'arm64' ? 'arm64' : 'amd64' };
-
-function seed(t: TestContext, host: string, name: string, image: TestImage): void {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-oci-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeOciLayout(dir, 'seed', [image]);
-  skopeoCopy(`oci:${dir}:seed`, `docker://${host}/${name}`);
-}
 
 async function ok(store: RunningService, args: string[]): Promise<string> {
   const result = await berth(args, store.env, 60_000);
@@ -40,11 +30,11 @@ test('a re-pulled tag leaves the old image dangling; image prune removes it and 
   t.after(() => registry.stop());
   const [first, second] = await Promise.all([buildImage(PLATFORM), buildImage(PLATFORM)]);
   const name = `${registry.host}/test/app:1`;
-  seed(t, registry.host, 'test/app:1', first);
+  seedRegistry(t, registry.host, 'test/app:1', [first]);
   const store = await startService(t, 'image-store');
 
   await ok(store, ['pull', '-q', name]);
-  seed(t, registry.host, 'test/app:1', second);
+  seedRegistry(t, registry.host, 'test/app:1', [second]);
   await ok(store, ['pull', '-q', name]);
   const dangling = await ok(store, ['images', '-q', '--no-trunc', '--filter', 'dangling=true']);
   assert.equal(dangling.trim(), first.configDigest, 'the image the tag left behind is dangling');

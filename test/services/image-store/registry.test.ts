@@ -1,31 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import {
-  berth,
-  buildImage,
-  registryManifest,
-  requirePrerequisites,
-  skopeoCopy,
-  startRegistry,
-  startService,
-  writeOciLayout,
-  type RunningService,
-  type TestImage,
-} from '../../support';
+import { statSync } from 'node:fs';
+import { test } from 'node:test';
+import { berth, buildImage, registryManifest, requirePrerequisites, seedRegistry, startRegistry, startService, type RunningService } from '../../support';
 
 const HOST_PLATFORM = { os: 'linux', architecture: process.arch === 'arm64' ? 'arm64' : 'amd64' };
-
-/** Puts images into a registry under repo:tag with skopeo, the reference implementation. */
-function seedRegistry(t: TestContext, host: string, repository: string, images: TestImage[], credentials?: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-oci-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const digest = writeOciLayout(dir, 'seed', images);
-  skopeoCopy(`oci:${dir}:seed`, `docker://${host}/${repository}`, { all: images.length > 1, credentials });
-  return digest;
-}
 
 interface InspectedImage {
   summary: { id: string; repoTags: string[]; repoDigests: string[] };

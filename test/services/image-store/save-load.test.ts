@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { test, type TestContext } from 'node:test';
 import { pack } from 'tar-stream';
-import { berth, buildImage, requirePrerequisites, skopeoCopy, startRegistry, startService, writeOciLayout, type RunningService } from '../../support';
+import { berth, buildImage, requirePrerequisites, seedRegistry, skopeoCopy, startRegistry, startService, type RunningService } from '../../support';
 
 const PLATFORM = { os: 'linux', architecture: process.arch === 'arm64' ? 'arm64' : 'amd64' };
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -47,11 +47,7 @@ test('save, then load into another store: the same ids and names; skopeo reads t
   const registry = await startRegistry();
   t.after(() => registry.stop());
   const [a, b] = await Promise.all([buildImage(PLATFORM), buildImage(PLATFORM)]);
-  for (const [name, image] of [['a', a], ['b', b]] as const) {
-    const dir = temporaryDir(t);
-    writeOciLayout(dir, 'seed', [image]);
-    skopeoCopy(`oci:${dir}:seed`, `docker://${registry.host}/test/${name}:1`);
-  }
+  for (const [name, image] of [['a', a], ['b', b]] as const) seedRegistry(t, registry.host, `test/${name}:1`, [image]);
   const [source, target] = await Promise.all([startService(t, 'image-store'), startService(t, 'image-store')]);
   await ok(source, ['pull', '-q', `${registry.host}/test/a:1`]);
   await ok(source, ['pull', '-q', `${registry.host}/test/b:1`]);
