@@ -43,11 +43,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]!;
     const keyPath = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
-      const key = [...keyPath, issue.keys[0]].join('.');
-      throw new ConfigError(`unknown config key "${key}" in ${origins.get(key) ?? originOf(origins, keyPath)}`);
+      const unknown = [...keyPath, issue.keys[0]!];
+      throw new ConfigError(`unknown config key "${unknown.join('.')}" in ${originOf(origins, unknown)}`);
     }
     const key = keyPath.join('.');
-    const source = origins.get(key) ?? originOf(origins, keyPath);
+    const source = originOf(origins, keyPath);
     throw new ConfigError(`invalid config: ${source === 'defaults' ? key : `${key} (from ${source})`}: ${issue.message}`);
   }
   return parsed.data;
@@ -82,12 +82,20 @@ function parseEnvironmentValue(name: string, raw: string, type: 'string' | 'numb
   return raw;
 }
 
+/**
+ * Who set a key: the file or variable that set it or a section holding it, else one that set part of
+ * it (an unknown key whose value is an object), else part of its section (a key missing from a section
+ * that BERTH_TLS_CA alone created).
+ */
 function originOf(origins: Map<string, string>, keyPath: string[]): string {
   for (let n = keyPath.length; n > 0; n--) {
     const origin = origins.get(keyPath.slice(0, n).join('.'));
     if (origin !== undefined) return origin;
   }
-  for (const [key, origin] of origins) if (key.startsWith(`${keyPath.join('.')}.`)) return origin;
+  for (let n = keyPath.length; n > 0; n--) {
+    const prefix = `${keyPath.slice(0, n).join('.')}.`;
+    for (const [key, origin] of origins) if (key.startsWith(prefix)) return origin;
+  }
   return 'defaults';
 }
 
@@ -95,10 +103,16 @@ function isTree(value: unknown): value is Tree {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/**
+ * Merges by own properties only: JSON.parse makes "__proto__" an ordinary key, and reading or assigning
+ * it as target[key] would reach Object.prototype, polluting every object in the process and hiding
+ * the key from the schema's check for unknown keys.
+ */
 function deepMerge(target: Tree, source: Tree): void {
   for (const [key, value] of Object.entries(source)) {
-    if (isTree(value) && isTree(target[key])) deepMerge(target[key] as Tree, value);
-    else target[key] = value;
+    const existing = Object.hasOwn(target, key) ? target[key] : undefined;
+    if (isTree(value) && isTree(existing)) deepMerge(existing, value);
+    else Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   }
 }
 

@@ -62,13 +62,16 @@ export function natsConnection(config: Config): { url: string; token?: string; e
   return { url: `nats://127.0.0.1:${config.embedded.natsPort}`, token, embedded: true };
 }
 
-/** A URL with its password removed, for logs and Info. */
+/** The password of a URL's user information, which ends at the last @ before the path, query or fragment. */
+const USERINFO_PASSWORD = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:@/?#]*:)[^/?#]+@/;
+/** libpq also takes the password as a parameter: postgresql://berth@db/berth?password=... */
+const PASSWORD_PARAMETER = /([?&]password=)[^&#]*/gi;
+
+/**
+ * A URL with its password removed, for logs and Info. Done on the text rather than with URL, which
+ * refuses user information without a host (postgresql://berth:pw@/berth?host=/run/pg, as libpq
+ * allows) and would hand such a URL back whole.
+ */
 export function redactUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password !== '') url.password = '***';
-    return url.toString();
-  } catch {
-    return value;
-  }
+  return value.replace(USERINFO_PASSWORD, '$1***@').replace(PASSWORD_PARAMETER, '$1***');
 }

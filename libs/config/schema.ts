@@ -7,11 +7,16 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 const absolutePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path');
 
-/** Checked with pg's own parser, which accepts what libpq accepts (postgresql:///db?host=/socket/dir). */
+/**
+ * Checked with pg's own parser, which accepts what libpq accepts (postgresql:///db?host=/socket/dir).
+ * The database must be named: without one pg quietly uses the user's name. The parser gives null, not
+ * undefined, for a URL without one.
+ */
 const postgresUrl = z.string().refine((value) => {
   if (!/^postgres(ql)?:\/\//.test(value)) return false;
   try {
-    return parseConnectionString(value).database !== undefined;
+    const { database } = parseConnectionString(value);
+    return typeof database === 'string' && database !== '';
   } catch {
     return false;
   }

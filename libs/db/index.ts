@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Pool, type PoolClient } from 'pg';
+import { Client, Pool, type PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { unavailable } from '../errors';
 
@@ -54,24 +54,43 @@ export function openDatabase(options: DatabaseOptions): Database {
         client.release();
       }
     },
-    async ping(timeoutMs = 2_000) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-        });
-        const result = await Promise.race([pool.query<{ server_version: string }>('SHOW server_version'), timeout]);
-        const row = result.rows[0]!;
-        return { ok: true, detail: `PostgreSQL ${row.server_version}` };
-      } catch (err) {
-        return { ok: false, detail: (err as Error).message };
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    ping: (timeoutMs = 2_000) => ping(options, timeoutMs),
     close: () => pool.end(),
   };
 }
+
+/**
+ * Asks Postgres for its version on a connection of its own, closed however the ping ends. Through the
+ * pool, a ping that timed out would leave its connection attempt waiting on the server (until the
+ * pool's connectionTimeoutMillis), holding close() up as long; and a pool busy with other work would
+ * look like a Postgres that does not answer.
+ */
+async function ping(options: DatabaseOptions, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+  const client = new Client({ connectionString: options.url, application_name: options.applicationName, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+    });
+    const answer = client.connect().then(() => client.query<{ server_version: string }>('SHOW server_version'));
+    const result = await Promise.race([answer, timeout]);
+    return { ok: true, detail: `PostgreSQL ${result.rows[0]!.server_version}` };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+    // On a connection still waiting for the server, end() destroys the socket instead of waiting.
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * node-pg-migrate reads only 13- and 17-digit prefixes as times and says so, as an error, about each
+ * of Berth's yyyymmddhhmmss (14-digit) ones on every start. It then orders them by their numeric value,
+ * which is the order intended, so the message is only noise.
+ */
+const NUMERIC_PREFIX_NOTICE = /^Can't determine timestamp for \d{14}$/;
 
 /**
  * Brings the service's schema up to date with node-pg-migrate, from SQL files (`-- Up Migration`) in
@@ -100,11 +119,16 @@ export async function migrate(db: Database, directories: string[], logger: Logge
       direction: 'up',
       checkOrder: true,
       singleTransaction: true,
+      // Our lock above is per schema. node-pg-migrate's own is one for the whole database, taken
+      // without waiting: services migrating their own schemas at once (as `berth up` starts them)
+      // would fail with "Another migration is already running".
+      noLock: true,
       logger: {
         debug: () => undefined,
         info: (message: string) => logger.debug({ schema: db.schema }, message),
         warn: (message: string) => logger.warn({ schema: db.schema }, message),
-        error: (message: string) => logger.error({ schema: db.schema }, message),
+        error: (message: string) =>
+          NUMERIC_PREFIX_NOTICE.test(message) ? logger.debug({ schema: db.schema }, message) : logger.error({ schema: db.schema }, message),
       },
     });
     if (applied.length > 0) {

@@ -59,8 +59,10 @@ export async function withSpan<T>(name: string, options: SpanOptions, fn: () => 
   try {
     return await context.with(trace.setSpan(parent, span), fn);
   } catch (err) {
-    span.recordException(err as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+    // A rejection need not be an Error (a string, a plain object): the span still says what it was.
+    const message = err instanceof Error ? err.message : String(err);
+    span.recordException(err instanceof Error ? err : message);
+    span.setStatus({ code: SpanStatusCode.ERROR, message });
     throw err;
   } finally {
     span.end();
