@@ -4,6 +4,7 @@ import type {
   handleUnaryCall,
   Metadata,
   ServerUnaryCall,
+  ServerWritableStream,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { BerthError } from '../errors';
@@ -12,7 +13,10 @@ import { toStatus } from './status';
 
 /** What a handler knows about its call besides the request. */
 export interface CallContext {
-  /** Aborted when the client cancels or the call's deadline passes: pass it to long work. */
+  /**
+   * Aborted when the client cancels or the call's deadline passes: pass it to long work. Its reason is
+   * a BerthError (cancelled, deadline_exceeded), so work that rethrows it is logged as such, not as a bug.
+   */
   signal: AbortSignal;
   metadata: Metadata;
   peer: string;
@@ -25,14 +29,19 @@ function elapsedMs(started: number): number {
   return Math.round((performance.now() - started) * 100) / 100;
 }
 
+/** Runs work so that a synchronous throw (a handler that is not async) rejects like an async one. */
+function attempt<T>(work: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve) => resolve(work()));
+}
+
 function callContext(call: AnyCall): { context: CallContext; dispose: () => void } {
   const controller = new AbortController();
-  const onCancel = () => controller.abort(new Error('the client cancelled the call'));
+  const onCancel = () => controller.abort(new BerthError('cancelled', 'the client cancelled the call'));
   call.once('cancelled', onCancel);
   const deadline = call.getDeadline();
   const remaining = (deadline instanceof Date ? deadline.getTime() : deadline) - Date.now();
   const timer = Number.isFinite(remaining)
-    ? setTimeout(() => controller.abort(new Error('the call passed its deadline')), Math.max(0, remaining))
+    ? setTimeout(() => controller.abort(new BerthError('deadline_exceeded', 'the call passed its deadline')), Math.max(0, remaining))
     : undefined;
   return {
     context: { signal: controller.signal, metadata: call.metadata, peer: call.getPeer() },
@@ -41,6 +50,28 @@ function callContext(call: AnyCall): { context: CallContext; dispose: () => void
       call.removeListener('cancelled', onCancel);
     },
   };
+}
+
+/**
+ * send() for a server stream: resolves once the message is buffered, waiting while the client reads
+ * slowly; rejects when the call is aborted, since a client that has gone will never make room.
+ */
+function sender<Res>(call: ServerWritableStream<unknown, Res>, signal: AbortSignal): (message: Res) => Promise<void> {
+  return (message) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      if (call.write(message)) return resolve();
+      const onDrain = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        call.removeListener('drain', onDrain);
+        reject(signal.reason);
+      };
+      call.once('drain', onDrain);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
 }
 
 /**
@@ -68,7 +99,7 @@ export function handlers(logger: Logger) {
   ): void {
     const started = performance.now();
     const { context, dispose } = callContext(call);
-    work(context).then(
+    attempt(() => work(context)).then(
       (response) => {
         dispose();
         succeeded(call.getPath(), started);
@@ -98,12 +129,7 @@ export function handlers(logger: Logger) {
       return (call) => {
         const started = performance.now();
         const { context, dispose } = callContext(call);
-        const send = (message: Res) =>
-          new Promise<void>((resolve) => {
-            if (call.write(message)) resolve();
-            else call.once('drain', resolve);
-          });
-        fn(call.request, send, context).then(
+        attempt(() => fn(call.request, sender(call, context.signal), context)).then(
           () => {
             dispose();
             succeeded(call.getPath(), started);

@@ -5,6 +5,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { serverCredentials, isUnixAddress, type TlsFiles } from './credentials';
+import { Drain } from './drain';
 import { prepareUnixSocket, unixSocketPath } from './socket';
 
 export interface ServiceRegistration {
@@ -30,20 +31,24 @@ export interface RunningServer {
   /** The addresses bound, with the ports chosen for HOST:0. */
   addresses: string[];
   /**
-   * Stops accepting calls, marks health NOT_SERVING, lets calls in flight finish for up to graceMs,
-   * then cancels the rest.
+   * Marks health NOT_SERVING and refuses new calls (health checks still answer), lets calls in flight
+   * finish for up to graceMs, then cancels the rest. Calling it again waits for the same shutdown.
    */
   shutdown(graceMs?: number): Promise<void>;
 }
 
 /** Serves the given services with grpc.health.v1 and server reflection on every address. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  const drain = new Drain(options.service);
+  const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, interceptors: [drain.interceptor] });
   for (const registration of options.services) server.addService(registration.definition, registration.implementation);
 
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   reflection(options.descriptorSetPath, options.services.map((s) => s.name)).addToServer(server);
+  const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
+    for (const name of ['', ...options.services.map((s) => s.name)]) health.setStatus(name, status);
+  };
 
   const bound: string[] = [];
   try {
@@ -58,33 +63,49 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     throw err;
   }
 
-  for (const name of ['', ...options.services.map((s) => s.name)]) health.setStatus(name, 'SERVING');
+  setHealth('SERVING');
   options.logger.info({ listen: bound }, `${options.service} listening on ${bound.join(', ')}`);
 
+  async function stop(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    setHealth('NOT_SERVING');
+    const drained = await drain.drain(graceMs);
+    drain.endOwnCalls();
+    // tryShutdown closes the listeners and lets each connection finish sending what its calls answered.
+    if (!drained || !(await closeWithin(server, deadline - Date.now()))) {
+      options.logger.warn(`calls still running after ${graceMs} ms: cancelling them`);
+      server.forceShutdown();
+    }
+    for (const address of bound.filter(isUnixAddress)) removeSocket(unixSocketPath(address));
+  }
+
+  let stopping: Promise<void> | undefined;
   return {
     addresses: bound,
-    async shutdown(graceMs = 10_000) {
-      for (const name of ['', ...options.services.map((s) => s.name)]) health.setStatus(name, 'NOT_SERVING');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          options.logger.warn(`calls still running after ${graceMs} ms: cancelling them`);
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      for (const address of bound.filter(isUnixAddress)) {
-        try {
-          unlinkSync(unixSocketPath(address));
-        } catch {
-          // already gone
-        }
-      }
+    shutdown(graceMs = 10_000) {
+      stopping ??= stop(graceMs);
+      return stopping;
     },
   };
+}
+
+/** Shuts the server down gracefully; false if connections are still busy after ms. */
+function closeWithin(server: Server, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+function removeSocket(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
 }
 
 function bindAsync(server: Server, address: string, credentials: ReturnType<typeof serverCredentials>): Promise<number> {

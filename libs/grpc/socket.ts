@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { failedPrecondition } from '../errors';
@@ -10,20 +10,21 @@ export function unixSocketPath(address: string): string {
 
 /**
  * Makes the socket's directory root-only and removes a socket left by a process that died, but never
- * one that something still answers on.
+ * one that something still answers on, nor anything that is not a socket (a mistyped address).
  */
 export async function prepareUnixSocket(path: string, service: string): Promise<void> {
   const directory = dirname(path);
   mkdirSync(directory, { recursive: true, mode: 0o700 });
   chmodSync(directory, 0o700);
+  const existing = lstatSync(path, { throwIfNoEntry: false });
+  if (existing === undefined) return;
+  if (!existing.isSocket()) {
+    throw failedPrecondition(`cannot serve ${service} on ${path}: it exists and is not a socket`);
+  }
   if (await somethingListens(path)) {
     throw failedPrecondition(`${service} is already running: something answers on ${path}`);
   }
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  rmSync(path, { force: true });
 }
 
 function somethingListens(path: string): Promise<boolean> {
