@@ -19,9 +19,13 @@ export class NatsLink {
   private closing = false;
   private readonly ready: Promise<NatsConnection>;
   private readonly onConnectCallbacks: Array<(nc: NatsConnection) => Promise<void>> = [];
+  private cancelRetryWait: () => void = () => undefined;
 
   constructor(private readonly options: NatsLinkOptions) {
     this.ready = this.connectForever();
+    // A link closed before it ever connected rejects `ready`: expected, and not worth a crash when
+    // nobody is waiting on it (an unhandled rejection ends the process).
+    this.ready.catch(() => undefined);
   }
 
   /** Runs fn after every (re)connection: for things the server may have lost, like a stream. */
@@ -52,7 +56,10 @@ export class NatsLink {
 
   async close(): Promise<void> {
     this.closing = true;
-    if (this.connection !== undefined) await this.connection.drain().catch(() => this.connection?.close());
+    this.cancelRetryWait();
+    // Waits for a connection being made right now too: connectForever closes it as soon as it is made.
+    const nc = await this.ready.catch(() => undefined);
+    if (nc !== undefined) await nc.drain().catch(() => nc.close());
   }
 
   private async connectForever(): Promise<NatsConnection> {
@@ -69,15 +76,31 @@ export class NatsLink {
           reconnectTimeWait: 500,
           timeout: 2_000,
         });
+        if (this.closing) {
+          await nc.close();
+          throw new Error('NATS link closed');
+        }
         this.adopt(nc);
         return nc;
       } catch (err) {
+        if (this.closing) throw new Error('NATS link closed');
         if (!warned) this.options.logger.warn(`NATS at ${this.options.url} unreachable (${(err as Error).message}); retrying`);
         warned = true;
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await this.retryWait(delay);
         delay = Math.min(delay * 2, 5_000);
       }
     }
+  }
+
+  /** The pause between attempts, cut short by close() so that a closed link holds no timer. */
+  private retryWait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.cancelRetryWait = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   private adopt(nc: NatsConnection): void {

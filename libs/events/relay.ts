@@ -28,8 +28,6 @@ interface OutboxRow {
   headers: Record<string, string>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Publishes a schema's outbox to JetStream, oldest first, each row with Nats-Msg-Id = the event id,
  * and stamps it published only after JetStream acknowledged it. A crash between the two re-sends the
@@ -41,10 +39,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class OutboxRelay {
   private stopped = false;
   private running: Promise<void> | undefined;
-  private wake: () => void = () => undefined;
+  private readonly wakeup = new Wakeup();
+  private readonly stopRequested: Promise<undefined>;
+  private requestStop: () => void = () => undefined;
   private readonly encoder = new TextEncoder();
 
-  constructor(private readonly options: RelayOptions) {}
+  constructor(private readonly options: RelayOptions) {
+    this.stopRequested = new Promise((resolve) => (this.requestStop = () => resolve(undefined)));
+  }
 
   start(): void {
     this.running ??= this.run();
@@ -52,7 +54,8 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake();
+    this.requestStop();
+    this.wakeup.wake();
     await this.running;
   }
 
@@ -63,18 +66,20 @@ export class OutboxRelay {
       client.on('error', () => undefined);
       try {
         await client.connect();
-        client.on('notification', (message) => {
-          if (message.payload === this.options.schema) this.wake();
-        });
-        await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
         if (await this.waitForLock(client)) {
           delay = 250;
+          // Only now: a stand-in (agents on many hosts share a schema) would be woken by every commit
+          // for nothing. A row committed before LISTEN is found by the first query that follows it.
+          client.on('notification', (message) => {
+            if (message.payload === this.options.schema) this.wakeup.wake();
+          });
+          await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
           await this.publishUntilStopped(client);
         }
       } catch (err) {
         if (!this.stopped) {
           this.options.logger.warn(`outbox relay: ${(err as Error).message}; retrying in ${delay} ms`);
-          await sleep(delay);
+          await this.idle(delay);
           delay = Math.min(delay * 2, 5_000);
         }
       } finally {
@@ -97,7 +102,7 @@ export class OutboxRelay {
   }
 
   private async publishUntilStopped(client: Client): Promise<void> {
-    const nc = await Promise.race([this.options.link.connectionReady(), this.untilStopped()]);
+    const nc = await Promise.race([this.options.link.connectionReady(), this.stopRequested]);
     if (nc === undefined) return;
     const js = nc.jetstream();
     let lastCleanup = 0;
@@ -163,18 +168,37 @@ export class OutboxRelay {
 
   /** Waits for a notification, a stop, or the timeout. */
   private idle(ms: number): Promise<void> {
+    return this.stopped ? Promise.resolve() : this.wakeup.wait(ms);
+  }
+}
+
+/**
+ * What the relay sleeps on. A wake wakes every sleeper, and one that finds nobody asleep (a row
+ * committed while the relay was querying or publishing) is kept for the next sleep, so a relay never
+ * sleeps through a notification it got.
+ */
+class Wakeup {
+  private readonly sleepers = new Set<() => void>();
+  private pending = false;
+
+  wait(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.sleepers.delete(done);
         resolve();
-      }
-      this.wake = done;
+      };
+      const timer = setTimeout(done, ms);
+      this.sleepers.add(done);
     });
   }
 
-  private async untilStopped(): Promise<undefined> {
-    while (!this.stopped) await this.idle(60_000);
-    return undefined;
+  wake(): void {
+    if (this.sleepers.size === 0) this.pending = true;
+    for (const done of [...this.sleepers]) done();
   }
 }

@@ -10,8 +10,16 @@ export function streamConfig(settings: EventSettings): Partial<StreamConfig> & {
     retention: RetentionPolicy.Limits,
     max_age: nanos(settings.maxAgeSeconds * 1000),
     max_bytes: settings.maxBytes,
-    duplicate_window: nanos(settings.duplicateWindowSeconds * 1000),
+    duplicate_window: nanos(duplicateWindowSeconds(settings) * 1000),
   };
+}
+
+/**
+ * JetStream refuses a duplicate window longer than the stream's max age; an event id is not kept
+ * longer than its event anyway, so a shorter max age (0 is none) bounds the window.
+ */
+function duplicateWindowSeconds(settings: EventSettings): number {
+  return settings.maxAgeSeconds > 0 ? Math.min(settings.duplicateWindowSeconds, settings.maxAgeSeconds) : settings.duplicateWindowSeconds;
 }
 
 /** Creates the events stream, or brings its limits to the configured ones. */

@@ -29,6 +29,8 @@ export interface ReceivedEvent {
 
 /** Replays events from JetStream, then follows live ones, in stream order, until the signal aborts. */
 export async function* subscribeEvents(nc: NatsConnection, options: SubscribeOptions): AsyncGenerator<ReceivedEvent> {
+  const signal = options.signal;
+  if (signal?.aborted) return;
   const since = options.since;
   const start =
     since === undefined
@@ -43,7 +45,9 @@ export async function* subscribeEvents(nc: NatsConnection, options: SubscribeOpt
   });
   const messages = await consumer.consume();
   const stop = () => void messages.stop();
-  options.signal?.addEventListener('abort', stop, { once: true });
+  signal?.addEventListener('abort', stop, { once: true });
+  // An abort while the consumer was being made fired no listener: it must still end the iteration.
+  if (signal?.aborted) stop();
   try {
     for await (const message of messages) {
       const carrier: Record<string, string> = {};
@@ -55,7 +59,10 @@ export async function* subscribeEvents(nc: NatsConnection, options: SubscribeOpt
       };
     }
   } finally {
-    options.signal?.removeEventListener('abort', stop);
+    signal?.removeEventListener('abort', stop);
     await messages.close().catch(() => undefined);
+    // Closing leaves the ordered consumer on the server for its inactive threshold (5 minutes): with a
+    // subscription per client call, they would pile up.
+    await consumer.delete().catch(() => undefined);
   }
 }

@@ -1,261 +1,226 @@
+/**
+ * The transactional outbox against a real Postgres and nats-server: an event exists iff its change
+ * commits, and reaches JetStream exactly once and in order through outages and relay restarts.
+ */
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { trace } from '@opentelemetry/api';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { connect, type NatsConnection } from 'nats';
-import { migrate, openDatabase, type Database } from '../../../libs/db';
+import { ensureStream } from '../../../libs/events';
+import { eventually, requirePrerequisites, sharedServices, testEventSettings } from '../../support';
 import {
-  ensureStream,
-  EventWriter,
-  NatsLink,
-  OutboxRelay,
-  outboxMigrationsDir,
-  subscribeEvents,
-  type EventSettings,
-  type ReceivedEvent,
-  type SubscribeOptions,
-} from '../../../libs/events';
-import { createLogger } from '../../../libs/logging';
-import { eventually, requirePrerequisites, sharedServices, TestNats, testDatabase, testEventSettings } from '../../support';
+  assertActorOrder,
+  assertEachOnce,
+  assertOnceInOrder,
+  blockedSession,
+  cleanup,
+  countPublishes,
+  natsClient,
+  outboxDatabase,
+  outboxIds,
+  ownNats,
+  readStream,
+  sleep,
+  startRelay,
+  terminateSession,
+  unpublishedCount,
+  waitUntilPublished,
+  writeEvents,
+  writerFor,
+  type Written,
+} from './harness';
 
-const logger = createLogger({ name: 'test', level: 'error' });
-const SCHEMA = 'test_service';
-
-async function outboxDatabase(t: TestContext): Promise<{ db: Database; url: string }> {
-  const url = await testDatabase(t);
-  const db = openDatabase({ url, schema: SCHEMA, applicationName: 'test' });
-  t.after(() => db.close());
-  await migrate(db, [outboxMigrationsDir()], logger);
-  return { db, url };
-}
-
-function startRelay(t: TestContext, url: string, natsUrl: string, settings: EventSettings): { relay: OutboxRelay; link: NatsLink } {
-  const link = new NatsLink({ url: natsUrl, name: 'test-relay', logger });
-  link.onConnect((nc) => ensureStream(nc, settings));
-  const relay = new OutboxRelay({ url, schema: SCHEMA, link, settings, logger, pollIntervalMs: 200 });
-  relay.start();
-  t.after(async () => {
-    await relay.stop();
-    await link.close();
-  });
-  return { relay, link };
-}
-
-async function writeEvents(db: Database, writer: EventWriter, count: number, actors = 5): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const event = await db.transaction((client) =>
-      writer.append(client, { type: 'container', action: 'start', actorId: `actor-${i % actors}`, attributes: { n: String(i) } }),
-    );
-    ids.push(event.id);
-  }
-  return ids;
-}
-
-/** Every event in the stream, in stream order (replayed from the first). */
-async function readAll(nc: NatsConnection, settings: EventSettings, expected: number, timeoutMs = 20_000): Promise<ReceivedEvent[]> {
-  const received: ReceivedEvent[] = [];
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  try {
-    for await (const event of subscribeEvents(nc, { settings, since: { sequence: 1 }, signal: controller.signal })) {
-      received.push(event);
-      if (received.length >= expected) break;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  // Anything beyond the expected would be a duplicate: wait a moment for one to show up.
-  const info = await (await nc.jetstreamManager()).streams.info(settings.stream);
-  assert.equal(info.state.messages, expected, `the stream holds ${info.state.messages} events, expected ${expected}`);
-  return received;
-}
-
-async function unpublishedCount(db: Database): Promise<number> {
-  const result = await db.pool.query<{ count: string }>('SELECT count(*) FROM outbox WHERE published_at IS NULL');
-  return Number(result.rows[0]!.count);
-}
-
-test('events written while NATS is down arrive after it returns, once each and in order', { timeout: 90_000 }, async (t) => {
+test('events written while nats-server is stopped all arrive after it starts again, once each and in order', { timeout: 60_000 }, async (t) => {
   if (!requirePrerequisites(t, { programs: ['nats-server'] })) return;
-  const nats = await TestNats.start();
-  t.after(() => nats.destroy());
+  const nats = await ownNats(t);
   const { db, url } = await outboxDatabase(t);
   const settings = testEventSettings();
-  const writer = new EventWriter('test', 'node-1', settings.subjectPrefix);
-  const { link } = startRelay(t, url, nats.url, settings);
-
-  const before = await writeEvents(db, writer, 10);
-  await eventually(async () => ((await unpublishedCount(db)) === 0 ? true : undefined), 15_000, 'the first events to be published');
+  const writer = writerFor(settings);
+  const { link } = startRelay(t, { url, natsUrl: nats.url, settings });
+  const before = await writeEvents(db, writer, 5);
+  await waitUntilPublished(db, 15_000, 'the events written before the outage');
 
   await nats.stop();
-  await eventually(() => (link.isConnected() ? undefined : true), 10_000, 'the relay to notice NATS is gone');
-  const during = await writeEvents(db, writer, 50);
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-  assert.equal(await unpublishedCount(db), 50, 'the outbox holds the events while NATS is away');
+  await eventually(() => (link.isConnected() ? undefined : true), 10_000, 'the link to notice the outage');
+  const during = await writeEvents(db, writer, 50, ['c1', 'c2', 'c3', 'c4']);
+  await sleep(1_000);
+  assert.equal(await unpublishedCount(db), 50, 'the events wait in the outbox while NATS is away');
 
   await nats.start();
-  await eventually(async () => ((await unpublishedCount(db)) === 0 ? true : undefined), 30_000, 'the outbox to drain');
+  await waitUntilPublished(db, 20_000, 'the outbox to drain once NATS is back');
+  const nc = await natsClient(t, nats.url);
+  const received = await readStream(nc, settings, 55);
+  const written = [...before, ...during];
+  assertOnceInOrder(received, written.map((w) => w.id));
+  assert.deepEqual(await outboxIds(db), written.map((w) => w.id), 'outbox order is the order written');
+  assertActorOrder(received, written);
 
-  const nc = await connect({ servers: nats.url });
-  t.after(() => nc.close());
-  const received = await readAll(nc, settings, 60);
-  assert.deepEqual(received.map((r) => r.event.id), [...before, ...during], 'each event once, in the order written');
-  const event = received[12]!.event; // the third written while NATS was away
-  assert.equal(event.type, 'container');
-  assert.equal(event.action, 'start');
-  assert.equal(event.actorId, 'actor-2');
-  assert.equal(event.node, 'node-1');
-  assert.equal(event.service, 'test');
-  assert.deepEqual(event.attributes, { n: '2' });
-  assert.ok(event.time instanceof Date);
+  const event = received[7]!.event; // the third written during the outage
+  assert.equal(event.id, during[2]!.id);
+  assert.deepEqual(
+    { type: event.type, action: event.action, actorId: event.actorId, node: event.node, service: event.service, attributes: event.attributes },
+    { type: 'container', action: 'start', actorId: 'c3', node: 'node-1', service: 'test', attributes: { n: '2' } },
+  );
+  assert.ok(event.time instanceof Date && Math.abs(event.time.getTime() - Date.now()) < 60_000, 'the event carries the time of its change');
 });
 
-test('a relay restarted mid-way, after publishing but before marking, does not duplicate', { timeout: 60_000 }, async (t) => {
+test('a relay started while nats-server is down publishes the outbox, and creates the stream, once it comes up', { timeout: 60_000 }, async (t) => {
+  if (!requirePrerequisites(t, { programs: ['nats-server'] })) return;
+  const nats = await ownNats(t);
+  await nats.stop();
+  const { db, url } = await outboxDatabase(t);
+  const settings = testEventSettings();
+  const writer = writerFor(settings);
+  startRelay(t, { url, natsUrl: nats.url, settings });
+  const written = await writeEvents(db, writer, 30, ['v1', 'v2', 'v3']);
+  await sleep(1_500);
+  assert.equal(await unpublishedCount(db), 30, 'nothing is published without NATS');
+
+  await nats.start();
+  await waitUntilPublished(db, 20_000, 'the outbox to drain once NATS is up');
+  const received = await readStream(await natsClient(t, nats.url), settings, 30);
+  assertOnceInOrder(received, written.map((w) => w.id));
+  assertActorOrder(received, written);
+});
+
+test('a relay killed between publish and mark, or stopped mid-way, and started again duplicates nothing', { timeout: 60_000 }, async (t) => {
   if (!requirePrerequisites(t, { programs: ['nats-server'] })) return;
   const { natsUrl } = await sharedServices();
   const { db, url } = await outboxDatabase(t);
   const settings = testEventSettings();
-  const writer = new EventWriter('test', 'node-1', settings.subjectPrefix);
-  const nc = await connect({ servers: natsUrl });
-  t.after(() => nc.close());
+  const writer = writerFor(settings);
+  const nc = await natsClient(t, natsUrl);
   await ensureStream(nc, settings);
+  const publishes = await countPublishes(nc, settings);
+  const written = await writeEvents(db, writer, 200);
+  const ids = written.map((w) => w.id);
 
-  const ids = await writeEvents(db, writer, 40);
-  // A relay that died after JetStream acknowledged these rows but before it marked them published:
-  // the same rows, published with their ids, still unmarked in the outbox.
-  const { rows } = await db.pool.query<{ id: string; subject: string; payload: unknown }>('SELECT id, subject, payload FROM outbox ORDER BY seq LIMIT 15');
+  // A relay that died after JetStream acknowledged the first ten rows and before it marked them:
+  // they went out with their event ids as Nats-Msg-Id, and are still unmarked.
+  const { rows } = await db.pool.query<{ id: string; subject: string; payload: unknown }>('SELECT id, subject, payload FROM outbox ORDER BY seq LIMIT 10');
   const js = nc.jetstream();
   for (const row of rows) await js.publish(row.subject, new TextEncoder().encode(JSON.stringify(row.payload)), { msgID: row.id });
 
-  const first = startRelay(t, url, natsUrl, settings);
-  await eventually(async () => ((await unpublishedCount(db)) < 30 ? true : undefined), 15_000, 'the relay to start publishing');
-  await first.relay.stop();
-  await writeEvents(db, writer, 10).then((more) => ids.push(...more));
-  startRelay(t, url, natsUrl, settings);
-  await eventually(async () => ((await unpublishedCount(db)) === 0 ? true : undefined), 15_000, 'the outbox to drain');
+  // Row locks make the relay wait in its UPDATE right after JetStream acknowledged row 60, then 150.
+  const blockers = await Promise.all([lockRow(ids[59]!), lockRow(ids[149]!)]);
+  const first = startRelay(t, { url, natsUrl, settings, name: 'relay-1' });
+  cleanup(t, () => Promise.all(blockers.map((b) => b.release())));
 
-  const received = await readAll(nc, settings, 50);
-  assert.deepEqual(received.map((r) => r.event.id), ids);
+  // Kill its session there: published, not marked.
+  const pid = await eventually(() => blockedSession(db, 'relay-1'), 15_000, 'the relay to wait on row 60');
+  assert.equal(await isPublished(ids[59]!), false);
+  await eventually(() => (publishes.get(ids[59]!) === 1 ? true : undefined), 5_000, 'row 60 to have gone out');
+  await terminateSession(db, pid);
+  await blockers[0]!.release();
+
+  // It reconnects and goes on to row 150; stop it there, mid-way.
+  await eventually(async () => ((await blockedSession(db, 'relay-1', pid)) !== undefined ? true : undefined), 15_000, 'the relay to wait on row 150');
+  const stopping = first.relay.stop();
+  await blockers[1]!.release();
+  await stopping;
+  assert.equal(await unpublishedCount(db), 50, 'the stopped relay published up to row 150 and no further');
+
+  startRelay(t, { url, natsUrl, settings, name: 'relay-2' });
+  await waitUntilPublished(db, 20_000, 'the second relay to publish the rest');
+
+  assertOnceInOrder(await readStream(nc, settings, 200), ids);
+  const resent = ids.filter((id) => (publishes.get(id) ?? 0) > 1);
+  assert.deepEqual(resent, [...ids.slice(0, 10), ids[59]], 'the rows published but not marked went out again (and JetStream dropped them)');
+  const { rows: marks } = await db.pool.query<{ unmarked: string }>('SELECT count(*) FILTER (WHERE published_at IS NULL) AS unmarked FROM outbox');
+  assert.equal(Number(marks[0]!.unmarked), 0, 'every row ends marked published');
+
+  /** Holds a row lock on one outbox row until released. */
+  async function lockRow(id: string): Promise<{ release(): Promise<void> }> {
+    const client = await db.pool.connect();
+    await client.query('BEGIN');
+    await client.query('SELECT 1 FROM outbox WHERE id = $1 FOR UPDATE', [id]);
+    let released = false;
+    return {
+      async release() {
+        if (released) return;
+        released = true;
+        await client.query('ROLLBACK');
+        client.release();
+      },
+    };
+  }
+
+  async function isPublished(id: string): Promise<boolean> {
+    const result = await db.pool.query<{ published: boolean }>('SELECT published_at IS NOT NULL AS published FROM outbox WHERE id = $1', [id]);
+    return result.rows[0]!.published;
+  }
 });
 
-test('an event exists if and only if its transaction commits', { timeout: 30_000 }, async (t) => {
-  const { db } = await outboxDatabase(t);
-  const writer = new EventWriter('test', 'node-1', testEventSettings().subjectPrefix);
-  await assert.rejects(
+test('an event exists if and only if its change commits', { timeout: 30_000 }, async (t) => {
+  if (!requirePrerequisites(t, { programs: ['nats-server'] })) return;
+  const { natsUrl } = await sharedServices();
+  const { db, url } = await outboxDatabase(t);
+  const settings = testEventSettings();
+  const writer = writerFor(settings);
+  await db.pool.query('CREATE TABLE volumes (name text PRIMARY KEY)');
+  startRelay(t, { url, natsUrl, settings });
+
+  const createVolume = (name: string, fail?: 'throw' | 'conflict') =>
     db.transaction(async (client) => {
-      await writer.append(client, { type: 'volume', action: 'create', actorId: 'v1' });
-      throw new Error('the change failed');
-    }),
-    /the change failed/,
-  );
-  assert.equal((await db.pool.query('SELECT * FROM outbox')).rowCount, 0);
-  await db.transaction((client) => writer.append(client, { type: 'volume', action: 'create', actorId: 'v2' }));
-  assert.equal((await db.pool.query('SELECT * FROM outbox')).rowCount, 1);
+      const event = await writer.append(client, { type: 'volume', action: 'create', actorId: name });
+      await client.query('INSERT INTO volumes (name) VALUES ($1)', [name]);
+      if (fail === 'throw') throw new Error('the change failed');
+      if (fail === 'conflict') await client.query('INSERT INTO volumes (name) VALUES ($1)', [name]);
+      return event;
+    });
+
+  await assert.rejects(createVolume('v1', 'throw'), /the change failed/);
+  const v2 = await createVolume('v2');
+  await assert.rejects(createVolume('v3', 'conflict'), /duplicate key/);
   await assert.rejects(
-    db.transaction((client) => writer.append(client, { type: 'Bad Type', action: 'create', actorId: 'v3' })),
+    db.transaction((client) => writer.append(client, { type: 'Bad Type', action: 'create', actorId: 'v4' })),
     /event type "Bad Type" must be a lowercase word/,
   );
+  const v5 = await createVolume('v5');
+
+  const { rows } = await db.pool.query<{ name: string }>('SELECT name FROM volumes ORDER BY name');
+  assert.deepEqual(rows.map((row) => row.name), ['v2', 'v5']);
+  assert.deepEqual(await outboxIds(db), [v2.id, v5.id], 'only the committed changes have outbox rows');
+  await waitUntilPublished(db);
+  const received = await readStream(await natsClient(t, natsUrl), settings, 2);
+  assert.deepEqual(received.map((r) => r.event.actorId), ['v2', 'v5'], 'only the committed changes have events');
 });
 
-test('two relays on one schema: one publishes, the other takes over when it stops; order kept', { timeout: 60_000 }, async (t) => {
+test('concurrent writers: each actor’s events arrive once and in the order of its changes', { timeout: 60_000 }, async (t) => {
+  if (!requirePrerequisites(t, { programs: ['nats-server'] })) return;
   const { natsUrl } = await sharedServices();
   const { db, url } = await outboxDatabase(t);
   const settings = testEventSettings();
-  const writer = new EventWriter('test', 'node-1', settings.subjectPrefix);
-  const one = startRelay(t, url, natsUrl, settings);
-  startRelay(t, url, natsUrl, settings);
+  const writer = writerFor(settings);
+  startRelay(t, { url, natsUrl, settings });
 
-  const ids = await writeEvents(db, writer, 30);
-  await eventually(async () => ((await unpublishedCount(db)) === 0 ? true : undefined), 15_000, 'the first batch');
-  await one.relay.stop();
-  ids.push(...(await writeEvents(db, writer, 30)));
-  await eventually(async () => ((await unpublishedCount(db)) === 0 ? true : undefined), 20_000, 'the stand-in to take over');
+  // One writer per actor, all at once, while the relay publishes: an actor's changes are serial (as a
+  // service serialises changes to one object), different actors' interleave.
+  const actors = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
+  const perActor = await Promise.all(actors.map((actor) => writeEvents(db, writer, 20, [actor])));
+  const written: Written[] = perActor.flat();
+  await waitUntilPublished(db, 20_000);
 
-  const nc = await connect({ servers: natsUrl });
-  t.after(() => nc.close());
-  assert.deepEqual((await readAll(nc, settings, 60)).map((r) => r.event.id), ids);
-});
-
-test('subscribers replay from a sequence or a time, then follow live events, filtered by type and action', { timeout: 60_000 }, async (t) => {
-  const { natsUrl } = await sharedServices();
-  const { db, url } = await outboxDatabase(t);
-  const settings = testEventSettings();
-  const writer = new EventWriter('test', 'node-1', settings.subjectPrefix);
-  startRelay(t, url, natsUrl, settings);
-  const nc = await connect({ servers: natsUrl });
-  t.after(() => nc.close());
-
-  const append = (type: string, action: string, actorId: string) => db.transaction((client) => writer.append(client, { type, action, actorId }));
-  await append('container', 'create', 'c1');
-  await append('image', 'pull', 'busybox');
-  await eventually(async () => ((await unpublishedCount(db)) === 0 ? true : undefined), 15_000, 'the first events');
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const midpoint = new Date();
-  await append('container', 'start', 'c1');
-  await eventually(async () => ((await unpublishedCount(db)) === 0 ? true : undefined), 15_000, 'the third event');
-
-  const take = async (options: Omit<SubscribeOptions, 'settings'>, count: number, whileReading?: () => Promise<unknown>) => {
-    const controller = new AbortController();
-    const got: ReceivedEvent[] = [];
-    const timer = setTimeout(() => controller.abort(), 15_000);
-    // Written once the subscription has replayed what there was: it must arrive live.
-    const live = whileReading === undefined ? undefined : new Promise((resolve) => setTimeout(resolve, 500)).then(whileReading);
-    for await (const event of subscribeEvents(nc, { ...options, settings, signal: controller.signal })) {
-      got.push(event);
-      if (got.length >= count) break;
-    }
-    clearTimeout(timer);
-    await live;
-    return got;
-  };
-
-  const fromTwo = await take({ since: { sequence: 2 } }, 2);
-  assert.deepEqual(fromTwo.map((r) => [r.sequence, r.event.actorId, r.event.action]), [[2, 'busybox', 'pull'], [3, 'c1', 'start']]);
-  const fromTime = await take({ since: { time: midpoint } }, 1);
-  assert.deepEqual(fromTime.map((r) => r.event.action), ['start']);
-  const containers = await take({ type: 'container', since: { sequence: 1 } }, 2);
-  assert.deepEqual(containers.map((r) => r.event.action), ['create', 'start']);
-  // Replay, then the live event written while reading.
-  const followed = await take({ type: 'container', action: 'die', since: { sequence: 1 } }, 1, () => append('container', 'die', 'c1'));
-  assert.deepEqual(followed.map((r) => [r.event.action, r.sequence]), [['die', 4]]);
-});
-
-test('ensureStream applies the configured limits and updates them', { timeout: 30_000 }, async (t) => {
-  const { natsUrl } = await sharedServices();
-  const nc = await connect({ servers: natsUrl });
-  t.after(() => nc.close());
-  const settings = testEventSettings({ maxAgeSeconds: 3600, duplicateWindowSeconds: 60 });
-  await ensureStream(nc, settings);
-  const jsm = await nc.jetstreamManager();
-  let config = (await jsm.streams.info(settings.stream)).config;
-  assert.equal(config.max_age, 3600 * 1e9);
-  assert.equal(config.duplicate_window, 60 * 1e9);
-  assert.deepEqual(config.subjects, [`${settings.subjectPrefix}.>`]);
-
-  await ensureStream(nc, { ...settings, maxAgeSeconds: 7200, maxBytes: 1_000_000 });
-  config = (await jsm.streams.info(settings.stream)).config;
-  assert.equal(config.max_age, 7200 * 1e9);
-  assert.equal(config.max_bytes, 1_000_000);
-  await jsm.streams.delete(settings.stream);
+  const received = await readStream(await natsClient(t, natsUrl), settings, written.length);
+  assertEachOnce(received, written.map((w) => w.id));
+  assertActorOrder(received, written);
 });
 
 test("the trace of a change reaches the event's consumer, through the outbox row and NATS headers", { timeout: 30_000 }, async (t) => {
+  if (!requirePrerequisites(t, { programs: ['nats-server'] })) return;
   new NodeTracerProvider().register();
   const { natsUrl } = await sharedServices();
   const { db, url } = await outboxDatabase(t);
   const settings = testEventSettings();
-  const writer = new EventWriter('test', 'node-1', settings.subjectPrefix);
-  startRelay(t, url, natsUrl, settings);
-  const nc = await connect({ servers: natsUrl });
-  t.after(() => nc.close());
+  const writer = writerFor(settings);
+  startRelay(t, { url, natsUrl, settings });
 
   const traceId = await trace.getTracer('test').startActiveSpan('change', async (span) => {
     await db.transaction((client) => writer.append(client, { type: 'volume', action: 'create', actorId: 'v1' }));
     span.end();
     return span.spanContext().traceId;
   });
-  await eventually(async () => ((await unpublishedCount(db)) === 0 ? true : undefined), 15_000, 'the event to be published');
-  const [received] = await readAll(nc, settings, 1);
+  await waitUntilPublished(db);
+  const [received] = await readStream(await natsClient(t, natsUrl), settings, 1);
   assert.equal(trace.getSpanContext(received!.context)?.traceId, traceId);
 });
