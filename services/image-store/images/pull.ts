@@ -2,6 +2,7 @@ import { invalidArgument, isBerthError, notFound } from '../../../libs/errors';
 import { sha256Digest } from '../content';
 import { RegistryClient, type Credentials } from '../registry/client';
 import type { ImageRow } from '../store/repository';
+import { forEachLimit } from './concurrency';
 import { recordImage } from './record';
 import { shortId, type ImageContext, type ProgressSink } from './context';
 import { formatPlatform, parseImageConfig, parseManifest, parsePlatform, selectPlatform, type Manifest, type Parsed } from './manifest';
@@ -155,18 +156,4 @@ async function downloadLayer(
       await new Promise((resolve) => setTimeout(resolve, attempt * 1000));
     }
   }
-}
-
-/** Runs fn for every item, at most limit at once; the first failure fails the whole (after the others settle). */
-async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async () => {
-    while (next < items.length && errors.length === 0) {
-      const item = items[next++]!;
-      await fn(item).catch((err: unknown) => void errors.push(err));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
 }

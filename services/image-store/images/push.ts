@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { invalidArgument } from '../../../libs/errors';
 import { RegistryClient, type Credentials } from '../registry/client';
 import { loadImage, resolveImage } from './catalog';
+import { forEachLimit } from './concurrency';
 import { shortId, type ImageContext, type ProgressSink } from './context';
 import { formatReference, parseReference, repositoryName } from '../../../libs/reference';
 
@@ -33,41 +34,32 @@ export async function pushImage(context: ImageContext, request: PushRequest, pro
     .filter((source) => source.startsWith(`${reference.domain}/`) && source !== repositoryName(reference))
     .map((source) => source.slice(reference.domain.length + 1));
 
-  const blobs = [manifest.config, ...manifest.layers];
-  let next = 0;
-  const worker = async () => {
-    while (next < blobs.length) {
-      const blob = blobs[next++]!;
-      const id = shortId(blob.digest);
-      const isLayer = blob !== manifest.config;
-      if (isLayer) progress({ id, status: 'Preparing' });
-      if (await client.hasBlob(repository, blob.digest)) {
-        if (isLayer) progress({ id, status: 'Layer already exists' });
-        continue;
-      }
-      let mounted = false;
-      for (const source of mountSources) {
-        if (await client.mountBlob(repository, blob.digest, source)) {
-          if (isLayer) progress({ id, status: `Mounted from ${source}` });
-          mounted = true;
-          break;
-        }
-      }
-      if (mounted) continue;
-      if (isLayer) progress({ id, status: 'Pushing', current: 0, total: blob.size });
-      await client.putBlob(repository, blob.digest, blob.size, () => {
-        const reader = createReadStream(context.content.path(blob.digest));
-        let sent = 0;
-        reader.on('data', (chunk) => {
-          sent += chunk.length;
-          if (isLayer) progress({ id, status: 'Pushing', current: sent, total: blob.size });
-        });
-        return reader;
-      });
-      if (isLayer) progress({ id, status: 'Pushed' });
+  await forEachLimit([manifest.config, ...manifest.layers], CONCURRENT_UPLOADS, async (blob) => {
+    const id = shortId(blob.digest);
+    const isLayer = blob !== manifest.config;
+    if (isLayer) progress({ id, status: 'Preparing' });
+    if (await client.hasBlob(repository, blob.digest)) {
+      if (isLayer) progress({ id, status: 'Layer already exists' });
+      return;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENT_UPLOADS, blobs.length) }, worker));
+    for (const source of mountSources) {
+      if (await client.mountBlob(repository, blob.digest, source)) {
+        if (isLayer) progress({ id, status: `Mounted from ${source}` });
+        return;
+      }
+    }
+    if (isLayer) progress({ id, status: 'Pushing', current: 0, total: blob.size });
+    await client.putBlob(repository, blob.digest, blob.size, () => {
+      const reader = createReadStream(context.content.path(blob.digest));
+      let sent = 0;
+      reader.on('data', (chunk) => {
+        sent += chunk.length;
+        if (isLayer) progress({ id, status: 'Pushing', current: sent, total: blob.size });
+      });
+      return reader;
+    });
+    if (isLayer) progress({ id, status: 'Pushed' });
+  });
 
   await client.putManifest(repository, reference.tag!, manifestMediaType, manifestBytes);
   await context.db.transaction(async (client) => {
