@@ -1,0 +1,153 @@
+import { execFile } from 'node:child_process';
+import { constants, createWriteStream } from 'node:fs';
+import { chmod, link, lchown, lstat, lutimes, mkdir, open, rm, symlink } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { createGunzip } from 'node:zlib';
+import { extract, type Header } from 'tar-stream';
+import { invalidArgument } from '../../../libs/errors';
+
+const run = promisify(execFile);
+
+const OPAQUE = '.wh..wh..opq';
+const WHITEOUT = '.wh.';
+
+export interface ExtractResult {
+  /** Entries written. */
+  entries: number;
+  /** Paths (relative) turned into overlay whiteouts: character devices 0/0. */
+  whiteouts: string[];
+  /** Directories (relative) marked opaque with trusted.overlay.opaque=y. */
+  opaque: string[];
+}
+
+/**
+ * Unpacks one image layer into an empty directory for overlayfs, never writing outside it:
+ * - every name is taken relative to the root, and one that climbs out ("../x") is refused;
+ * - no entry is written through a symlink (a parent that is a symlink is refused, and files are
+ *   created with O_NOFOLLOW after what was there is removed), so a symlink in the layer, absolute or
+ *   relative, cannot redirect a later entry to the host;
+ * - a hardlink must name a regular file already in the layer;
+ * - OCI whiteouts become overlay whiteouts: ".wh.NAME" a character device 0/0 named NAME,
+ *   ".wh..wh..opq" the xattr trusted.overlay.opaque=y on its directory; trusted.overlay.* xattrs
+ *   carried in the tar are dropped, other xattrs (security.capability) are kept.
+ * Owners, modes (with setuid/setgid/sticky) and times are kept: the agent runs as root.
+ */
+export async function extractLayer(source: Readable, root: string, options: { gzip: boolean }): Promise<ExtractResult> {
+  const result: ExtractResult = { entries: 0, whiteouts: [], opaque: [] };
+  const reader = extract();
+  const consume = (async () => {
+    for await (const entry of reader) {
+      try {
+        await extractEntry(root, entry.header, entry as unknown as Readable, result);
+      } finally {
+        entry.resume();
+      }
+    }
+  })();
+  const unpacking = options.gzip ? pipeline(source, createGunzip(), reader) : pipeline(source, reader);
+  await Promise.all([unpacking, consume]);
+  for (const directory of result.opaque) await setXattr(join(root, directory), 'trusted.overlay.opaque', Buffer.from('y'));
+  return result;
+}
+
+/** A tar name as a path inside the root: a leading "/" dropped, and a name that climbs out refused. */
+function relativeName(raw: string): string {
+  const name = posix.normalize(raw.replace(/^\/+/, '')).replace(/\/$/, '');
+  if (name === '..' || name.startsWith('../')) throw invalidArgument(`layer entry "${raw}" leaves the layer's root`);
+  return name === '.' ? '' : name;
+}
+
+async function extractEntry(root: string, header: Header, data: Readable, result: ExtractResult): Promise<void> {
+  const name = relativeName(header.name);
+  if (name === '') return; // the root itself
+  const parts = name.split('/');
+  const base = parts.pop()!;
+  const parent = await directoryInRoot(root, parts, header.name);
+  const relativeParent = parts.join('/');
+
+  if (base === OPAQUE) {
+    result.opaque.push(relativeParent);
+    return;
+  }
+  if (base.startsWith(WHITEOUT)) {
+    const hidden = base.slice(WHITEOUT.length);
+    if (hidden === '' || hidden === '.' || hidden === '..') throw invalidArgument(`layer entry "${header.name}" is not a valid whiteout`);
+    const path = join(parent, hidden);
+    await rm(path, { recursive: true, force: true });
+    await run('mknod', [path, 'c', '0', '0']);
+    result.whiteouts.push(relativeParent === '' ? hidden : `${relativeParent}/${hidden}`);
+    return;
+  }
+
+  const path = join(parent, base);
+  const existing = await lstat(path).catch(() => undefined);
+  // An entry replaces what is there, except that a directory stays a directory (its children stay).
+  if (existing !== undefined && !(existing.isDirectory() && header.type === 'directory')) await rm(path, { recursive: true, force: true });
+
+  switch (header.type) {
+    case 'directory':
+      if (existing === undefined || !existing.isDirectory()) await mkdir(path);
+      break;
+    case 'file':
+    case 'contiguous-file': {
+      const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      await pipeline(data, createWriteStream('', { fd: handle.fd, autoClose: true }));
+      break;
+    }
+    case 'symlink':
+      await symlink(header.linkname ?? '', path);
+      break;
+    case 'link': {
+      const targetName = relativeName(header.linkname ?? '');
+      const targetParts = targetName.split('/');
+      const targetBase = targetParts.pop()!;
+      const target = join(await directoryInRoot(root, targetParts, header.name), targetBase);
+      const stats = await lstat(target).catch(() => undefined);
+      if (stats === undefined || !stats.isFile()) throw invalidArgument(`layer entry "${header.name}" links to "${header.linkname}", which is not a file in the layer`);
+      await link(target, path);
+      result.entries++;
+      return; // a hard link shares its target's owner, mode and times
+    }
+    case 'character-device':
+    case 'block-device':
+      await run('mknod', [path, header.type === 'character-device' ? 'c' : 'b', String(header.devmajor ?? 0), String(header.devminor ?? 0)]);
+      break;
+    case 'fifo':
+      await run('mknod', [path, 'p']);
+      break;
+    default:
+      return; // other kinds (sockets, GNU extensions) have no place in an image
+  }
+  await lchown(path, header.uid ?? 0, header.gid ?? 0);
+  if (header.type !== 'symlink') await chmod(path, (header.mode ?? 0o644) & 0o7777);
+  const mtime = header.mtime ?? new Date(0);
+  await lutimes(path, mtime, mtime);
+  for (const [key, value] of Object.entries((header.pax as Record<string, string> | undefined) ?? {})) {
+    const xattr = key.startsWith('SCHILY.xattr.') ? key.slice('SCHILY.xattr.'.length) : undefined;
+    if (xattr !== undefined && !xattr.startsWith('trusted.overlay.') && header.type !== 'symlink') await setXattr(path, xattr, Buffer.from(String(value), 'latin1'));
+  }
+  result.entries++;
+}
+
+/**
+ * The directory for an entry's parent components, made where missing; a component that exists as a
+ * symlink (or anything but a directory) is refused rather than followed.
+ */
+async function directoryInRoot(root: string, parts: string[], raw: string): Promise<string> {
+  let current = root;
+  for (const part of parts) {
+    current = join(current, part);
+    const stats = await lstat(current).catch(() => undefined);
+    if (stats === undefined) await mkdir(current, { mode: 0o755 });
+    else if (stats.isSymbolicLink()) throw invalidArgument(`layer entry "${raw}" goes through the symlink "${part}"`);
+    else if (!stats.isDirectory()) throw invalidArgument(`layer entry "${raw}" goes through "${part}", which is not a directory`);
+  }
+  return current;
+}
+
+async function setXattr(path: string, name: string, value: Buffer): Promise<void> {
+  await run('setfattr', ['-h', '-n', name, '-v', `0x${value.toString('hex')}`, path]);
+}

@@ -1,0 +1,1 @@
+export { extractLayer, type ExtractResult } from './extract';
