@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
-import { constants, createWriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { chmod, link, lchown, lstat, lutimes, mkdir, open, rm, symlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { extract, type Header } from 'tar-stream';
-import { invalidArgument } from '../../../libs/errors';
+import { invalidArgument, isBerthError } from '../../../libs/errors';
 
 const run = promisify(execFile);
 
@@ -15,6 +16,8 @@ const OPAQUE = '.wh..wh..opq';
 const WHITEOUT = '.wh.';
 
 export interface ExtractResult {
+  /** The sha256 of the uncompressed tar: the layer's diff id. */
+  diffId: string;
   /** Entries written. */
   entries: number;
   /** Paths (relative) turned into overlay whiteouts: character devices 0/0. */
@@ -36,8 +39,15 @@ export interface ExtractResult {
  * Owners, modes (with setuid/setgid/sticky) and times are kept: the agent runs as root.
  */
 export async function extractLayer(source: Readable, root: string, options: { gzip: boolean }): Promise<ExtractResult> {
-  const result: ExtractResult = { entries: 0, whiteouts: [], opaque: [] };
+  const result: ExtractResult = { diffId: '', entries: 0, whiteouts: [], opaque: [] };
   const reader = extract();
+  const hash = createHash('sha256');
+  const measure = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
   const consume = (async () => {
     for await (const entry of reader) {
       try {
@@ -47,8 +57,19 @@ export async function extractLayer(source: Readable, root: string, options: { gz
       }
     }
   })();
-  const unpacking = options.gzip ? pipeline(source, createGunzip(), reader) : pipeline(source, reader);
-  await Promise.all([unpacking, consume]);
+  const unpacking = options.gzip ? pipeline(source, createGunzip(), measure, reader) : pipeline(source, measure, reader);
+  try {
+    await Promise.all([unpacking, consume]);
+  } catch (err) {
+    if (isBerthError(err)) throw err;
+    // zlib's and the tar parser's complaints are about the data, not about this host.
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code.startsWith('Z_') || /tar|header|unexpected end/i.test((err as Error).message)) {
+      throw invalidArgument(`the layer is not a valid ${options.gzip ? 'gzip-compressed ' : ''}tar: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+  result.diffId = `sha256:${hash.digest('hex')}`;
   for (const directory of result.opaque) await setXattr(join(root, directory), 'trusted.overlay.opaque', Buffer.from('y'));
   return result;
 }
@@ -94,7 +115,7 @@ async function extractEntry(root: string, header: Header, data: Readable, result
     case 'file':
     case 'contiguous-file': {
       const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      await pipeline(data, createWriteStream('', { fd: handle.fd, autoClose: true }));
+      await pipeline(data, handle.createWriteStream());
       break;
     }
     case 'symlink':
