@@ -1,0 +1,3 @@
+export { runtimeConfig, type ContainerSpec } from './spec';
+export { seccompFor, DEFAULT_PROFILE_PATH } from './seccomp';
+export { DEFAULT_CAPABILITIES } from './defaults';

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULT_CAPABILITIES, DEFAULT_MOUNTS, DEFAULT_PATH, DEVICE_RULES, MASKED_PATHS, READONLY_PATHS } from './defaults';
+import { seccompFor } from './seccomp';
+
+/** What a container runs and with which limits: the part of create that becomes config.json. */
+export interface ContainerSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+  hostname: string;
+  terminal?: boolean;
+  readonlyRoot?: boolean;
+  /** Bytes; undefined for no limit. */
+  memoryBytes?: number;
+  /** CPUs, fractional (1.5); undefined for no limit. */
+  cpus?: number;
+  pidsLimit?: number;
+  /** Docker's --privileged: every capability, no seccomp, no masked paths. */
+  privileged?: boolean;
+  /** The cgroup, as runc takes it (cgroupfs: "/berth/<id>"). */
+  cgroupsPath: string;
+  /** The root filesystem, relative to the bundle or absolute. */
+  rootfs: string;
+  /** Maximum open files; the host's own limit when unset (runc refuses more than the host allows). */
+  nofile: number;
+}
+
+const CPU_PERIOD_US = 100_000;
+
+/** The OCI runtime config (config.json) of a container, with Docker's defaults. */
+export function runtimeConfig(spec: ContainerSpec): Record<string, unknown> {
+  const capabilities = spec.privileged ? allCapabilities() : DEFAULT_CAPABILITIES;
+  const env = spec.env.some((e) => e.startsWith('PATH=')) ? spec.env : [`PATH=${DEFAULT_PATH}`, ...spec.env];
+  const resources: Record<string, unknown> = { devices: spec.privileged ? [{ allow: true, access: 'rwm' }] : DEVICE_RULES };
+  if (spec.memoryBytes !== undefined) resources.memory = { limit: spec.memoryBytes, swap: spec.memoryBytes };
+  if (spec.cpus !== undefined) resources.cpu = { quota: Math.round(spec.cpus * CPU_PERIOD_US), period: CPU_PERIOD_US };
+  if (spec.pidsLimit !== undefined) resources.pids = { limit: spec.pidsLimit };
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: spec.terminal ?? false,
+      user: { uid: spec.uid, gid: spec.gid, ...(spec.additionalGids?.length ? { additionalGids: spec.additionalGids } : {}) },
+      args: spec.args,
+      env,
+      cwd: spec.cwd,
+      capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: spec.nofile, soft: spec.nofile }],
+      noNewPrivileges: false,
+    },
+    root: { path: spec.rootfs, readonly: spec.readonlyRoot ?? false },
+    hostname: spec.hostname,
+    mounts: DEFAULT_MOUNTS.map((m) => (spec.privileged && m.type === 'sysfs' ? { ...m, options: m.options.filter((o) => o !== 'ro') } : m)),
+    linux: {
+      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount'].map((type) => ({ type })),
+      maskedPaths: spec.privileged ? [] : MASKED_PATHS,
+      readonlyPaths: spec.privileged ? [] : READONLY_PATHS,
+      resources,
+      cgroupsPath: spec.cgroupsPath,
+      ...(spec.privileged ? {} : { seccomp: seccompFor(capabilities) }),
+    },
+  };
+}
+
+/** Every capability this kernel knows, from /proc/sys/kernel/cap_last_cap. */
+function allCapabilities(): string[] {
+  const names = [
+    'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE',
+    'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT',
+    'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE',
+    'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ',
+    'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
+  ];
+  let last = names.length - 1;
+  try {
+    last = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+  } catch {
+    // keep every name known here
+  }
+  return names.slice(0, last + 1).map((name) => `CAP_${name}`);
+}
