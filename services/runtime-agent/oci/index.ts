@@ -1,3 +1,4 @@
 export { runtimeConfig, type ContainerSpec } from './spec';
 export { seccompFor, DEFAULT_PROFILE_PATH } from './seccomp';
 export { DEFAULT_CAPABILITIES } from './defaults';
+export { createWithConmon, readExitStatus, parseK8sLog, resolveProgram, type ConmonOptions } from './conmon';

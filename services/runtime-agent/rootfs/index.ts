@@ -1,0 +1,1 @@
+export { mountOverlay, unmountOverlay, overlayDirs, type OverlayDirs } from './overlay';

@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { failedPrecondition } from '../../../libs/errors';
+
+const run = promisify(execFile);
+
+/** The page the legacy mount(2) takes for options: more layers than fit must be named shorter. */
+const MOUNT_OPTIONS_LIMIT = 4096;
+
+export interface OverlayDirs {
+  /** The container's writable layer. */
+  upper: string;
+  /** overlayfs's scratch directory, on the same filesystem as upper. */
+  work: string;
+  /** Where the root filesystem appears. */
+  merged: string;
+}
+
+/** The directories of a container's copy-on-write root under its own directory. */
+export function overlayDirs(containerDir: string): OverlayDirs {
+  return { upper: join(containerDir, 'upper'), work: join(containerDir, 'work'), merged: join(containerDir, 'rootfs') };
+}
+
+/**
+ * Mounts a container's root: the image's layers (lowest first) read-only below, the container's own
+ * upper directory above, so that writes never reach the image. The layers all live in one directory,
+ * so they are named relative to it (mount runs there), which keeps many layers within the kernel's
+ * one page of mount options, as Docker's overlay2 and containerd do.
+ */
+export async function mountOverlay(layerDirs: string[], dirs: OverlayDirs): Promise<void> {
+  await Promise.all([dirs.upper, dirs.work, dirs.merged].map((d) => mkdir(d, { recursive: true, mode: 0o755 })));
+  const layersRoot = dirname(layerDirs[0]!);
+  const sameRoot = layerDirs.every((d) => dirname(d) === layersRoot);
+  // overlayfs lists the upper-most lower layer first.
+  const lower = [...layerDirs].reverse().map((d) => (sameRoot ? basename(d) : d)).join(':');
+  const options = `lowerdir=${lower},upperdir=${dirs.upper},workdir=${dirs.work},index=off`;
+  if (options.length >= MOUNT_OPTIONS_LIMIT) {
+    throw failedPrecondition(`the image has too many layers (${layerDirs.length}) for one overlay mount's options`);
+  }
+  try {
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', options, dirs.merged], { cwd: sameRoot ? layersRoot : undefined });
+  } catch (err) {
+    const text = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
+    // Some kernels lack the index parameter; it only matters to features Berth does not use.
+    if (/index/.test(text) || /wrong fs type|bad option/.test(text)) {
+      await run('mount', ['-t', 'overlay', 'overlay', '-o', options.replace(',index=off', ''), dirs.merged], { cwd: sameRoot ? layersRoot : undefined });
+      return;
+    }
+    throw failedPrecondition(`cannot mount the container's root: ${text}`);
+  }
+}
+
+/** Unmounts a container's root; one that is not mounted is fine. */
+export async function unmountOverlay(dirs: OverlayDirs): Promise<void> {
+  try {
+    await run('umount', [dirs.merged]);
+  } catch (err) {
+    const text = (err as { stderr?: string }).stderr ?? '';
+    if (!/not mounted|no mount point/.test(text)) throw failedPrecondition(`cannot unmount ${dirs.merged}: ${text.trim()}`);
+  }
+}

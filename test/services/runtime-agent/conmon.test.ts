@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { test, type TestContext } from 'node:test';
+import { LayerStore } from '../../../services/runtime-agent/layers';
+import { createWithConmon, parseK8sLog, readExitStatus, runtimeConfig } from '../../../services/runtime-agent/oci';
+import { mountOverlay, overlayDirs, unmountOverlay } from '../../../services/runtime-agent/rootfs';
+import { buildImage, eventually, requirePrerequisites } from '../../support';
+
+/** Clean-ups run last-registered first, after the test: containers and mounts go before their directories. */
+function cleanups(t: TestContext): (fn: () => unknown) => void {
+  const pending: Array<() => unknown> = [];
+  t.after(async () => {
+    for (const fn of pending.reverse()) await fn();
+  });
+  return (fn) => void pending.push(fn);
+}
+
+/** Removes what a container may leave: the runtime's state, its cgroups and its mount. */
+function cleanUp(defer: (fn: () => unknown) => void, id: string, containerDir: string): void {
+  defer(async () => {
+    spawnSync('runc', ['delete', '--force', id], { stdio: 'ignore' });
+    await unmountOverlay(overlayDirs(containerDir)).catch(() => undefined);
+    for (const dir of [join('/sys/fs/cgroup', id), ...readdirSync('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c, id))]) {
+      if (existsSync(dir)) rmdirSync(dir);
+    }
+  });
+}
+
+test('a container through conmon and runc on an overlay root: exit code, log, copy-on-write, isolation', { timeout: 60_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;
+  const defer = cleanups(t);
+  const work = mkdtempSync(join(tmpdir(), 'berth-conmon-'));
+  defer(() => rmSync(work, { recursive: true, force: true }));
+  const image = await buildImage({ os: 'linux', architecture: 'amd64' }, { seed: 'original' });
+  const layers = new LayerStore(join(work, 'layers'));
+  await layers.init();
+  const blobs = new Map(image.layers.map((l): [string, Buffer] => [l.digest, l.blob]));
+  const layerDirs = await layers.ensure(
+    image.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })),
+    async (digest) => Readable.from([blobs.get(digest)!]),
+  );
+
+  const id = `berth-test-${randomBytes(4).toString('hex')}`;
+  const containerDir = join(work, 'containers', id);
+  mkdirSync(containerDir, { recursive: true });
+  cleanUp(defer, id, containerDir);
+  const dirs = overlayDirs(containerDir);
+  await mountOverlay(layerDirs, dirs);
+  writeFileSync(
+    join(containerDir, 'config.json'),
+    JSON.stringify(
+      runtimeConfig({
+        args: ['/bin/sh', '-c', 'echo out; echo err >&2; echo changed > /etc/test-image; echo new > /new-file; exit 7'],
+        env: [],
+        cwd: '/',
+        uid: 0,
+        gid: 0,
+        hostname: id.slice(0, 12),
+        cgroupsPath: `/${id}`,
+        rootfs: dirs.merged,
+        nofile: 1024,
+      }),
+    ),
+  );
+  const exitDir = join(work, 'exits');
+  mkdirSync(exitDir);
+  const pid = await createWithConmon({
+    conmon: 'conmon',
+    runtime: 'runc',
+    id,
+    bundle: containerDir,
+    exitDir,
+    logPath: join(containerDir, 'ctr.log'),
+    conmonPidFile: join(containerDir, 'conmon.pid'),
+  });
+  assert.ok(pid > 1);
+  execFileSync('runc', ['start', id]);
+  const status = await eventually(() => readExitStatus(exitDir, id), 15_000, 'the exit file');
+  assert.equal(status, 7);
+
+  const log = parseK8sLog(readFileSync(join(containerDir, 'ctr.log'), 'utf8'));
+  assert.deepEqual(log.map((l) => [l.stream, l.line]).sort(), [['stderr', 'err'], ['stdout', 'out']]);
+
+  // Copy-on-write: the container's writes are in its upper layer; the image's layer is untouched.
+  assert.match(readFileSync(join(layerDirs[1]!, 'etc', 'test-image'), 'utf8'), /original/);
+  assert.equal(readFileSync(join(dirs.upper, 'etc', 'test-image'), 'utf8'), 'changed\n');
+  assert.equal(readFileSync(join(dirs.upper, 'new-file'), 'utf8'), 'new\n');
+
+  // A second container's root, from the same layer directories, sees the image as it is.
+  const otherDir = join(work, 'containers', 'other');
+  mkdirSync(otherDir, { recursive: true });
+  cleanUp(defer, `${id}-other`, otherDir);
+  await mountOverlay(layerDirs, overlayDirs(otherDir));
+  assert.match(readFileSync(join(overlayDirs(otherDir).merged, 'etc', 'test-image'), 'utf8'), /original/);
+  assert.ok(!existsSync(join(overlayDirs(otherDir).merged, 'new-file')));
+  assert.equal(readdirSync(layers.root).length, 2, 'one copy of each layer on disk');
+});
+
+test('a runtime that cannot create the container is reported with its reason', { timeout: 30_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;
+  const defer = cleanups(t);
+  const work = mkdtempSync(join(tmpdir(), 'berth-conmon-'));
+  defer(() => rmSync(work, { recursive: true, force: true }));
+  const id = `berth-test-${randomBytes(4).toString('hex')}`;
+  cleanUp(defer, id, work);
+  writeFileSync(join(work, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', root: { path: join(work, 'no-such-rootfs') }, process: { args: ['true'], cwd: '/' } }));
+  await assert.rejects(
+    createWithConmon({ conmon: 'conmon', runtime: 'runc', id, bundle: work, exitDir: work, logPath: join(work, 'ctr.log'), conmonPidFile: join(work, 'conmon.pid') }),
+    /the runtime could not create container/,
+  );
+});
