@@ -1,0 +1,1 @@
+export { prepareImage, type PreparedImage } from './prepare';
