@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -119,6 +119,9 @@ export class ContentStore {
     const temporary = join(this.root, 'ingest', `${digest.slice(7, 19)}-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
+    // Opened before streaming, so that the clean-up below always finds the file: a write stream
+    // opens its file asynchronously, and one that fails early would create it after the removal.
+    const file = await open(temporary, 'wx', 0o644);
     try {
       await pipeline(
         source,
@@ -133,7 +136,7 @@ export class ContentStore {
             yield chunk;
           }
         },
-        createWriteStream(temporary, { mode: 0o644 }),
+        file.createWriteStream(),
       );
       const actual = `sha256:${hash.digest('hex')}`;
       if (options.size !== undefined && size !== options.size) {
@@ -144,6 +147,7 @@ export class ContentStore {
       await rename(temporary, this.path(digest));
       return { digest, size, existed: false };
     } catch (err) {
+      await file.close().catch(() => undefined);
       await rm(temporary, { force: true });
       throw err;
     }
