@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
+import { readStats } from '../../../services/runtime-agent/cgroups';
 import { LayerStore } from '../../../services/runtime-agent/layers';
 import { createWithConmon, parseK8sLog, readExitStatus, runtimeConfig } from '../../../services/runtime-agent/oci';
 import { mountOverlay, overlayDirs, unmountOverlay } from '../../../services/runtime-agent/rootfs';
@@ -113,4 +114,57 @@ test('a runtime that cannot create the container is reported with its reason', {
     createWithConmon({ conmon: 'conmon', runtime: 'runc', id, bundle: work, exitDir: work, logPath: join(work, 'ctr.log'), conmonPidFile: join(work, 'conmon.pid') }),
     /the runtime could not create container/,
   );
+});
+
+test("a running container's cgroup stats show its limits; SIGKILL ends it with 137", { timeout: 60_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;
+  const defer = cleanups(t);
+  const work = mkdtempSync(join(tmpdir(), 'berth-conmon-'));
+  defer(() => rmSync(work, { recursive: true, force: true }));
+  const image = await buildImage({ os: 'linux', architecture: 'amd64' });
+  const layers = new LayerStore(join(work, 'layers'));
+  await layers.init();
+  const blobs = new Map(image.layers.map((l): [string, Buffer] => [l.digest, l.blob]));
+  const layerDirs = await layers.ensure(
+    image.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })),
+    async (digest) => Readable.from([blobs.get(digest)!]),
+  );
+  const id = `berth-test-${randomBytes(4).toString('hex')}`;
+  const containerDir = join(work, id);
+  mkdirSync(containerDir);
+  cleanUp(defer, id, containerDir);
+  const dirs = overlayDirs(containerDir);
+  await mountOverlay(layerDirs, dirs);
+  writeFileSync(
+    join(containerDir, 'config.json'),
+    JSON.stringify(
+      runtimeConfig({
+        args: ['/bin/sh', '-c', 'while true; do sleep 1; done'],
+        env: [],
+        cwd: '/',
+        uid: 0,
+        gid: 0,
+        hostname: 'stats',
+        cgroupsPath: `/${id}`,
+        rootfs: dirs.merged,
+        nofile: 1024,
+        memoryBytes: 32 * 1024 * 1024,
+        pidsLimit: 20,
+      }),
+    ),
+  );
+  const exitDir = join(work, 'exits');
+  mkdirSync(exitDir);
+  const pid = await createWithConmon({ conmon: 'conmon', runtime: 'runc', id, bundle: containerDir, exitDir, logPath: join(containerDir, 'ctr.log'), conmonPidFile: join(containerDir, 'conmon.pid') });
+  execFileSync('runc', ['start', id]);
+
+  const stats = await readStats(pid);
+  assert.equal(stats.memoryLimit, 32 * 1024 * 1024);
+  assert.equal(stats.pidsLimit, 20);
+  assert.ok(stats.pids >= 1, `pids ${stats.pids}`);
+  assert.ok(stats.memoryUsage > 0 && stats.memoryUsage < 32 * 1024 * 1024, `memory ${stats.memoryUsage}`);
+  assert.ok(stats.cpuUsageNs > 0);
+
+  execFileSync('runc', ['kill', id, 'KILL']);
+  assert.equal(await eventually(() => readExitStatus(exitDir, id), 15_000, 'the exit file'), 137);
 });

@@ -1,0 +1,1 @@
+export { readStats, cgroupsOf, type CgroupStats } from './stats';
