@@ -1,4 +1,5 @@
 import { invalidArgument } from '../../../libs/errors';
+import { openUpload } from '../../../libs/grpc';
 import type { imagestore } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
 import { loadImages, saveImages } from '../archive';
@@ -90,23 +91,19 @@ export function imageStoreHandlers(
     }),
 
     load: rpc.clientStream<imagestore.LoadRequest, imagestore.LoadResponse>(async (messages) => {
-      async function* data() {
-        for await (const message of messages) yield message.data;
-      }
-      const loaded = await loadImages(images, data());
+      const loaded = await loadImages(images, (await openUpload(messages)).data);
       return { images: loaded.images.map((image) => toSummary(image)), names: loaded.names };
     }),
 
     import: rpc.clientStream<imagestore.ImportRequest, imagestore.ImportResponse>(async (messages) => {
-      const iterator = messages[Symbol.asyncIterator]();
-      const first = await iterator.next();
-      if (first.done || first.value.options === undefined) throw invalidArgument('Import: the first message must carry the options');
-      const options = first.value.options;
-      async function* data() {
-        yield first.value!.data;
-        for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value.data;
-      }
-      const image = await importImage(images, { reference: options.reference || undefined, changes: options.changes, message: options.message, platform: options.platform }, data());
+      const upload = await openUpload(messages);
+      const options = upload.opening?.options;
+      if (options === undefined) throw invalidArgument('Import: the first message must carry the options');
+      const image = await importImage(
+        images,
+        { reference: options.reference || undefined, changes: options.changes, message: options.message, platform: options.platform },
+        upload.data,
+      );
       return { image: toSummary(image) };
     }),
 
@@ -136,19 +133,14 @@ export function imageStoreHandlers(
     }),
 
     writeBlob: rpc.clientStream<imagestore.WriteBlobRequest, imagestore.WriteBlobResponse>(async (messages) => {
-      const iterator = messages[Symbol.asyncIterator]();
-      const first = await iterator.next();
-      if (first.done) throw invalidArgument('WriteBlob: no message: the first must name expected_digest and expected_size');
-      const { expectedDigest, expectedSize } = first.value;
+      const upload = await openUpload(messages);
+      if (upload.opening === undefined) throw invalidArgument('WriteBlob: no message: the first must name expected_digest and expected_size');
+      const { expectedDigest, expectedSize } = upload.opening;
       assertDigest(expectedDigest);
       if (expectedSize < 0) throw invalidArgument('WriteBlob: expected_size must not be negative');
-      async function* data() {
-        yield first.value!.data;
-        for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value.data;
-      }
       const lease = images.leases.acquire(UPLOAD_LEASE_MS);
       lease.add(expectedDigest);
-      const written = await images.content.write(expectedDigest, data(), { size: expectedSize });
+      const written = await images.content.write(expectedDigest, upload.data, { size: expectedSize });
       return { digest: written.digest, size: written.size, alreadyExisted: written.existed };
     }),
 
