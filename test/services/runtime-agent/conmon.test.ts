@@ -12,6 +12,19 @@ import { createWithConmon, parseK8sLog, readExitStatus, runtimeConfig } from '..
 import { mountOverlay, overlayDirs, unmountOverlay } from '../../../services/runtime-agent/rootfs';
 import { buildImage, eventually, requirePrerequisites } from '../../support';
 
+/** A test image's layers unpacked into a layer store at root, as the agent would from the image-store. */
+async function unpackTestImage(root: string, seed?: string): Promise<{ layers: LayerStore; layerDirs: string[] }> {
+  const image = await buildImage({ os: 'linux', architecture: 'amd64' }, { seed });
+  const layers = new LayerStore(root);
+  await layers.init();
+  const blobs = new Map(image.layers.map((l): [string, Buffer] => [l.digest, l.blob]));
+  const layerDirs = await layers.ensure(
+    image.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })),
+    async (digest) => Readable.from([blobs.get(digest)!]),
+  );
+  return { layers, layerDirs };
+}
+
 /** Clean-ups run last-registered first, after the test: containers and mounts go before their directories. */
 function cleanups(t: TestContext): (fn: () => unknown) => void {
   const pending: Array<() => unknown> = [];
@@ -37,14 +50,7 @@ test('a container through conmon and runc on an overlay root: exit code, log, co
   const defer = cleanups(t);
   const work = mkdtempSync(join(tmpdir(), 'berth-conmon-'));
   defer(() => rmSync(work, { recursive: true, force: true }));
-  const image = await buildImage({ os: 'linux', architecture: 'amd64' }, { seed: 'original' });
-  const layers = new LayerStore(join(work, 'layers'));
-  await layers.init();
-  const blobs = new Map(image.layers.map((l): [string, Buffer] => [l.digest, l.blob]));
-  const layerDirs = await layers.ensure(
-    image.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })),
-    async (digest) => Readable.from([blobs.get(digest)!]),
-  );
+  const { layers, layerDirs } = await unpackTestImage(join(work, 'layers'), 'original');
 
   const id = `berth-test-${randomBytes(4).toString('hex')}`;
   const containerDir = join(work, 'containers', id);
@@ -121,14 +127,7 @@ test("a running container's cgroup stats show its limits; SIGKILL ends it with 1
   const defer = cleanups(t);
   const work = mkdtempSync(join(tmpdir(), 'berth-conmon-'));
   defer(() => rmSync(work, { recursive: true, force: true }));
-  const image = await buildImage({ os: 'linux', architecture: 'amd64' });
-  const layers = new LayerStore(join(work, 'layers'));
-  await layers.init();
-  const blobs = new Map(image.layers.map((l): [string, Buffer] => [l.digest, l.blob]));
-  const layerDirs = await layers.ensure(
-    image.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })),
-    async (digest) => Readable.from([blobs.get(digest)!]),
-  );
+  const { layerDirs } = await unpackTestImage(join(work, 'layers'));
   const id = `berth-test-${randomBytes(4).toString('hex')}`;
   const containerDir = join(work, id);
   mkdirSync(containerDir);
