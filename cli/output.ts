@@ -1,4 +1,5 @@
 import { invalidArgument } from '../libs/errors';
+import { humanDuration } from '../libs/humanize';
 
 /** Columns padded to their widest cell, as `docker ps` prints them. */
 export function table(header: string[], rows: string[][]): string {
@@ -9,7 +10,7 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 /** 3d4h, 5m12s, 40s: how long something has run. */
-export function humanDuration(seconds: number): string {
+export function compactDuration(seconds: number): string {
   const units: Array<[string, number]> = [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]];
   const parts: string[] = [];
   let rest = Math.floor(seconds);
@@ -26,18 +27,7 @@ export function humanDuration(seconds: number): string {
 /** "3 weeks ago", "About an hour ago": how long ago, as Docker says it. */
 export function timeAgo(date: Date | undefined, now = Date.now()): string {
   if (date === undefined) return 'N/A';
-  const seconds = Math.max(0, (now - date.getTime()) / 1000);
-  const phrase = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
-  let text: string;
-  if (seconds < 1) text = 'Less than a second';
-  else if (seconds < 60) text = phrase(Math.floor(seconds), 'second');
-  else if (seconds < 3600) text = Math.floor(seconds / 60) === 1 ? 'About a minute' : phrase(Math.floor(seconds / 60), 'minute');
-  else if (seconds < 86_400) text = Math.round(seconds / 3600) === 1 ? 'About an hour' : phrase(Math.round(seconds / 3600), 'hour');
-  else if (seconds < 86_400 * 14) text = phrase(Math.floor(seconds / 86_400), 'day');
-  else if (seconds < 86_400 * 60) text = phrase(Math.floor(seconds / (86_400 * 7)), 'week');
-  else if (seconds < 86_400 * 365 * 2) text = phrase(Math.floor(seconds / (86_400 * 30)), 'month');
-  else text = phrase(Math.floor(seconds / (86_400 * 365)), 'year');
-  return `${text} ago`;
+  return `${humanDuration(Math.max(0, (now - date.getTime()) / 1000))} ago`;
 }
 
 /** "sha256:0123456789abcdef..." → "0123456789ab", as Docker shows image ids. */

@@ -3,7 +3,7 @@ import { invalidArgument, messageOf } from '../../libs/errors';
 import { checkHealth, createClient, unaryCall, type ClientOptions, type HealthStatus } from '../../libs/grpc';
 import { builder, imagestore, runtime, types, volume } from '../../libs/proto';
 import { parseFlags } from '../args';
-import { humanDuration, table } from '../output';
+import { compactDuration, table } from '../output';
 import { commandTrace } from '../trace';
 
 interface ServiceReport {
@@ -58,7 +58,7 @@ export async function systemInfo(args: string[]): Promise<number> {
           r.info?.version ?? '-',
           r.info?.node ?? '-',
           r.health.toLowerCase().replace('_', ' '),
-          r.info?.uptime === undefined ? '-' : humanDuration(r.info.uptime.seconds),
+          r.info?.uptime === undefined ? '-' : compactDuration(r.info.uptime.seconds),
           r.endpoint,
         ]),
       ),

@@ -132,6 +132,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       runc: z.string().min(1).default('runc'),
       conmon: z.string().min(1).default('conmon'),
+      /** A container's log is started over when it reaches this many bytes (conmon's --log-size-max). */
+      logSizeMax: z.number().int().min(4096).default(100 * 1024 * 1024),
     })
     .prefault({}),
   /** The embedded Postgres and NATS that `berth up` runs when no external URL is given. */
@@ -186,6 +188,7 @@ export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'num
   BERTH_REGISTRY_SERVER_TLS_KEY: { path: ['registryServer', 'tls', 'key'], type: 'string' },
   BERTH_RUNTIME_RUNC: { path: ['runtime', 'runc'], type: 'string' },
   BERTH_RUNTIME_CONMON: { path: ['runtime', 'conmon'], type: 'string' },
+  BERTH_RUNTIME_LOG_SIZE_MAX: { path: ['runtime', 'logSizeMax'], type: 'number' },
   BERTH_EMBEDDED_NATS_PORT: { path: ['embedded', 'natsPort'], type: 'number' },
   BERTH_EMBEDDED_POSTGRES_BIN_DIR: { path: ['embedded', 'postgresBinDir'], type: 'string' },
   BERTH_EMBEDDED_POSTGRES_USER: { path: ['embedded', 'postgresUser'], type: 'string' },

@@ -1,4 +1,5 @@
 import type {
+  handleBidiStreamingCall,
   handleClientStreamingCall,
   handleServerStreamingCall,
   handleUnaryCall,
@@ -112,6 +113,23 @@ export function handlers(logger: Logger) {
     );
   }
 
+  /** Runs a call that answers with a stream (server-streaming, bidirectional) and ends it. */
+  function stream<Res>(call: ServerWritableStream<unknown, Res>, work: (send: (message: Res) => Promise<void>, context: CallContext) => Promise<void>): void {
+    const started = performance.now();
+    const { context, dispose } = callContext(call);
+    attempt(() => work(sender(call, context.signal), context)).then(
+      () => {
+        dispose();
+        succeeded(call.getPath(), started);
+        call.end();
+      },
+      (err: unknown) => {
+        dispose();
+        call.emit('error', failed(call.getPath(), started, err));
+      },
+    );
+  }
+
   return {
     unary<Req, Res>(fn: (request: Req, context: CallContext) => Promise<Res>): handleUnaryCall<Req, Res> {
       return (call, callback) => answer(call, callback, (context) => fn(call.request, context));
@@ -126,21 +144,14 @@ export function handlers(logger: Logger) {
     serverStream<Req, Res>(
       fn: (request: Req, send: (message: Res) => Promise<void>, context: CallContext) => Promise<void>,
     ): handleServerStreamingCall<Req, Res> {
-      return (call) => {
-        const started = performance.now();
-        const { context, dispose } = callContext(call);
-        attempt(() => fn(call.request, sender(call, context.signal), context)).then(
-          () => {
-            dispose();
-            succeeded(call.getPath(), started);
-            call.end();
-          },
-          (err: unknown) => {
-            dispose();
-            call.emit('error', failed(call.getPath(), started, err));
-          },
-        );
-      };
+      return (call) => stream(call, (send, context) => fn(call.request, send, context));
+    },
+
+    /** A bidirectional handler: fn reads the client's messages as an async iterable and writes with send(). */
+    bidiStream<Req, Res>(
+      fn: (messages: AsyncIterable<Req>, send: (message: Res) => Promise<void>, context: CallContext) => Promise<void>,
+    ): handleBidiStreamingCall<Req, Res> {
+      return (call) => stream(call as unknown as ServerWritableStream<unknown, Res>, (send, context) => fn(call as AsyncIterable<Req>, send, context));
     },
   };
 }

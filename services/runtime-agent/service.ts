@@ -1,9 +1,16 @@
 import { join } from 'node:path';
 import { serviceEndpoint } from '../../libs/config';
-import { runtime } from '../../libs/proto';
-import { binaryDependency, runService, serviceDependency } from '../../libs/service';
+import { isBerthError } from '../../libs/errors';
+import { createClient, unaryCall } from '../../libs/grpc';
+import { imagestore, runtime } from '../../libs/proto';
+import { binaryDependency, directoryDependency, runService, serviceDependency } from '../../libs/service';
 import type { Telemetry } from '../../libs/telemetry';
+import { collectLayers, ContainerWatch, ExitMonitor, KeyedLock, reconcile, type RuntimeContext } from './containers';
 import { runtimeHandlers } from './grpc/handlers';
+import { prepareImage } from './images';
+import { LayerStore } from './layers';
+import { OciRuntime } from './oci';
+import { ContainerRepository } from './store/repository';
 
 export function main(telemetry: Telemetry): Promise<void> {
   return runService(
@@ -11,14 +18,55 @@ export function main(telemetry: Telemetry): Promise<void> {
       name: 'runtime-agent',
       schema: 'runtime',
       migrationsDir: join(__dirname, 'store', 'migrations'),
-      services: (context) => [
-        { name: 'berth.runtime.v1.RuntimeService', definition: runtime.RuntimeServiceService, implementation: runtimeHandlers(context) },
-      ],
+      services: async (service) => {
+        const { config } = service;
+        const imageStoreEndpoint = serviceEndpoint(config, 'image-store');
+        const imageStore = createClient(imagestore.ImageStoreServiceClient, imageStoreEndpoint, service.clientOptions);
+        const layers = new LayerStore(join(config.stateDir, 'layers'));
+        await layers.init();
+        const context: RuntimeContext = {
+          node: config.node,
+          db: service.db,
+          repository: new ContainerRepository(service.db),
+          events: service.events,
+          logger: service.logger,
+          runtime: new OciRuntime(config.runtime.runc, join(config.stateDir, 'runc')),
+          conmon: config.runtime.conmon,
+          layers,
+          prepareImage: (image, platform) => prepareImage(imageStore, imageStoreEndpoint, layers, image, platform),
+          imageExists: async (imageId) => {
+            try {
+              await unaryCall(imageStoreEndpoint, (m, o, cb) => imageStore.inspect({ image: imageId }, m, o, cb));
+              return true;
+            } catch (err) {
+              if (isBerthError(err, 'not_found')) return false;
+              throw err;
+            }
+          },
+          stateDir: config.stateDir,
+          logSizeMax: config.runtime.logSizeMax,
+          watch: new ContainerWatch(),
+          locks: new KeyedLock(),
+          timers: new Map(),
+          healthTimers: new Map(),
+        };
+        // Containers outlive the agent: find them before answering anyone.
+        await reconcile(context);
+        const monitor = new ExitMonitor(context);
+        await monitor.start();
+        void collectLayers(context).catch((err: unknown) => service.logger.warn({ err }, 'layer collection at start failed'));
+        service.onStop(async () => {
+          monitor.stop();
+          imageStore.close();
+        });
+        return [{ name: 'berth.runtime.v1.RuntimeService', definition: runtime.RuntimeServiceService, implementation: runtimeHandlers(service, context) }];
+      },
       dependencies: ({ config, clientOptions }) => [
         serviceDependency('image-store', serviceEndpoint(config, 'image-store'), clientOptions),
         serviceDependency('volume', serviceEndpoint(config, 'volume'), clientOptions),
         binaryDependency('runc', config.runtime.runc),
         binaryDependency('conmon', config.runtime.conmon),
+        directoryDependency('layers', join(config.stateDir, 'layers')),
       ],
     },
     telemetry,

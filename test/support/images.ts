@@ -24,7 +24,9 @@ export interface TestPlatform {
   variant?: string;
 }
 
-const BUSYBOX_APPLETS = ['sh', 'true', 'false', 'echo', 'cat', 'ls', 'sleep', 'env', 'id', 'mkdir', 'rm', 'touch'];
+const BUSYBOX_APPLETS = [
+  'sh', 'true', 'false', 'echo', 'cat', 'ls', 'sleep', 'env', 'id', 'mkdir', 'rm', 'touch', 'hostname', 'ps', 'dd', 'head', 'kill', 'test', 'wc',
+];
 
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
@@ -59,6 +61,8 @@ export function busyboxLayer(): Promise<BuiltLayer> {
     { path: 'bin/busybox', type: 'file', content: readFileSync('/bin/busybox'), mode: 0o755 },
     ...BUSYBOX_APPLETS.map((applet): LayerEntry => ({ path: `bin/${applet}`, type: 'symlink', target: 'busybox' })),
     { path: 'etc', type: 'directory' },
+    { path: 'etc/passwd', type: 'file', content: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n') },
+    { path: 'etc/group', type: 'file', content: Buffer.from('root:x:0:\nnogroup:x:65534:\n') },
     { path: 'tmp', type: 'directory', mode: 0o1777 },
   ]);
 }

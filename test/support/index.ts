@@ -10,7 +10,7 @@ export { startTestPostgres } from './postgres';
 export { berth, berthEnvironment, runCommand, type CommandResult } from './berth';
 export { processesMentioning } from './processes';
 export { buildImage, buildLayer, busyboxLayer, writeOciLayout, type TestImage, type LayerEntry } from './images';
-export { startService, testEnvironment, type RunningService } from './service';
+export { startService, startServices, removeContainersOf, testEnvironment, type RunningService, type RunningSuite } from './service';
 export { startRegistry, seedRegistry, skopeoCopy, registryManifest, type TestRegistry } from './registry';
 
 /**
@@ -69,3 +69,4 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+export { startRuntime, importBusybox, type RuntimeSuite } from './runtime';

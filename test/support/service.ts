@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -7,6 +7,7 @@ import { checkHealth } from '../../libs/grpc';
 import { berthEnvironment } from './berth';
 import { eventually, sharedServices, testDatabase, testEventSettings } from './index';
 import { serviceEntry } from './paths';
+import { processesMentioning } from './processes';
 
 export interface RunningService {
   /** The service's gRPC endpoint: unix://RUNDIR/NAME.sock. */
@@ -19,6 +20,8 @@ export interface RunningService {
   output(): string;
   /** SIGTERM, and its exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL, and its exit code. */
+  kill(): Promise<number | null>;
 }
 
 /**
@@ -42,9 +45,32 @@ export async function testEnvironment(t: TestContext, stateDir: string, runDir: 
  * database and event stream, and the shared NATS; stopped and cleaned up after the test.
  */
 export async function startService(t: TestContext, name: string, extraEnv: Record<string, string> = {}): Promise<RunningService> {
-  const stateDir = mkdtempSync(join(tmpdir(), `berth-${name}-`));
-  const runDir = mkdtempSync(join(tmpdir(), `berth-${name}-run-`));
-  t.after(() => {
+  const suite = await startServices(t, [name], extraEnv);
+  return suite.services[name]!;
+}
+
+export interface RunningSuite {
+  stateDir: string;
+  runDir: string;
+  /** The environment every service of the suite shares, and that points `berth` at them. */
+  env: NodeJS.ProcessEnv;
+  services: Record<string, RunningService>;
+  /** Starts a service of the suite (again, after it stopped or was killed). */
+  spawn(name: string): Promise<RunningService>;
+}
+
+/**
+ * Starts services that work together (one state directory, run directory and database, as
+ * `berth up` runs them), in the order given. After the test they are killed, and whatever their
+ * containers left on the host (processes, mounts, cgroups) is removed before their directories.
+ */
+export async function startServices(t: TestContext, names: string[], extraEnv: Record<string, string> = {}): Promise<RunningSuite> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'berth-'));
+  const runDir = mkdtempSync(join(tmpdir(), 'berth-run-'));
+  const children: ChildProcess[] = [];
+  t.after(async () => {
+    await Promise.all(children.map((child) => stopChild(child, 'SIGKILL')));
+    removeContainersOf(stateDir);
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });
   });
@@ -54,32 +80,74 @@ export async function startService(t: TestContext, name: string, extraEnv: Recor
     BERTH_REGISTRIES_AUTH_FILE: join(stateDir, 'auth', 'config.json'),
     ...extraEnv,
   };
-  const child = spawn(process.execPath, [serviceEntry(name)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  t.after(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  const endpoint = `unix://${runDir}/${name}.sock`;
-  await eventually(
-    async () => ((await checkHealth(endpoint, { deadlineMs: 500 }).catch(() => undefined)) === 'SERVING' ? true : undefined),
-    30_000,
-    `${name} to serve:\n${output}`,
-  );
-  return {
-    endpoint,
-    stateDir,
-    runDir,
-    env,
-    output: () => output,
-    async stop() {
-      child.kill('SIGTERM');
-      return exited;
-    },
+  const services: Record<string, RunningService> = {};
+  const spawnService = async (name: string): Promise<RunningService> => {
+    const child = spawn(process.execPath, [serviceEntry(name)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const endpoint = `unix://${runDir}/${name}.sock`;
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+        return (await checkHealth(endpoint, { deadlineMs: 500 }).catch(() => undefined)) === 'SERVING' ? true : undefined;
+      },
+      30_000,
+      `${name} to serve:\n${output}`,
+    );
+    const service: RunningService = {
+      endpoint,
+      stateDir,
+      runDir,
+      env,
+      output: () => output,
+      stop: () => stopChild(child, 'SIGTERM'),
+      kill: () => stopChild(child, 'SIGKILL'),
+    };
+    services[name] = service;
+    return service;
   };
+  for (const name of names) await spawnService(name);
+  return { stateDir, runDir, env, services, spawn: spawnService };
+}
+
+/** Signals a child and resolves with its exit code once it is gone. */
+function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill(signal);
+  return exited;
+}
+
+/**
+ * What a test's containers leave when their agent is gone: runc's containers (killed and deleted),
+ * conmon processes, overlay and other mounts under the state directory, and their cgroups.
+ */
+export function removeContainersOf(stateDir: string): void {
+  const runcRoot = join(stateDir, 'runc');
+  const ids = existsSync(runcRoot) ? readdirSync(runcRoot) : [];
+  for (const id of ids) spawnSync('runc', ['--root', runcRoot, 'delete', '--force', id], { stdio: 'ignore' });
+  for (const { pid } of processesMentioning(stateDir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((target) => target.startsWith(`${stateDir}/`))
+    .reverse();
+  for (const target of mounts) spawnSync('umount', ['-l', target], { stdio: 'ignore' });
+  const containerIds = existsSync(join(stateDir, 'containers')) ? readdirSync(join(stateDir, 'containers')) : [];
+  for (const id of new Set([...ids, ...containerIds])) {
+    for (const controller of readdirSync('/sys/fs/cgroup')) {
+      const dir = join('/sys/fs/cgroup', controller, 'berth', id);
+      if (existsSync(dir)) spawnSync('rmdir', [dir], { stdio: 'ignore' });
+    }
+    const unified = join('/sys/fs/cgroup', 'berth', id);
+    if (existsSync(unified)) spawnSync('rmdir', [unified], { stdio: 'ignore' });
+  }
 }

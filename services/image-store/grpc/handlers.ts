@@ -1,4 +1,5 @@
 import { invalidArgument } from '../../../libs/errors';
+import { filterLists } from '../../../libs/filters';
 import { openUpload } from '../../../libs/grpc';
 import type { imagestore } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
@@ -21,7 +22,7 @@ import {
   type ImageContext,
 } from '../images';
 import { RegistryClient } from '../registry/client';
-import { fromDescriptor, fromFilters, toDescriptor, toDetail, toHistoryEntry, toImageConfig, toSummary } from './mapping';
+import { fromDescriptor, toDescriptor, toDetail, toHistoryEntry, toImageConfig, toSummary } from './mapping';
 
 const READ_CHUNK_BYTES = 1024 * 1024;
 const UPLOAD_LEASE_MS = 60 * 60 * 1000;
@@ -58,7 +59,7 @@ export function imageStoreHandlers(
     }),
 
     list: rpc.unary(async (request: imagestore.ListRequest) => ({
-      images: (await listImages(images, fromFilters(request.filters), request.all)).map((image) => toSummary(image)),
+      images: (await listImages(images, filterLists(request.filters), request.all)).map((image) => toSummary(image)),
     })),
 
     inspect: rpc.unary(async (request: imagestore.InspectRequest) => {
@@ -74,7 +75,7 @@ export function imageStoreHandlers(
       return removed;
     }),
 
-    prune: rpc.unary(async (request: imagestore.PruneRequest) => pruneImages(images, fromFilters(request.filters))),
+    prune: rpc.unary(async (request: imagestore.PruneRequest) => pruneImages(images, filterLists(request.filters))),
 
     history: rpc.unary(async (request: imagestore.HistoryRequest) => ({
       entries: (await imageHistory(images, request.image)).map(toHistoryEntry),

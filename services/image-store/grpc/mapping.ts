@@ -76,7 +76,3 @@ export function toDetail(details: ImageDetails, history: HistoryStep[]): imagest
   };
 }
 
-/** Filters as the proto carries them: key → values. */
-export function fromFilters(filters: Record<string, imagestore.FilterValues>): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(filters).map(([key, value]) => [key, value.values]));
-}

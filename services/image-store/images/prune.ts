@@ -1,4 +1,5 @@
 import { invalidArgument, isBerthError } from '../../../libs/errors';
+import { matchesLabel, untilTime } from '../../../libs/filters';
 import type { ImageRow } from '../store/repository';
 import type { ImageContext } from './context';
 import { collectGarbage, type GcLock } from './gc';
@@ -15,8 +16,8 @@ export async function pruneImages(context: ImageContext & { gcLock: GcLock }, fi
   const matches = (image: ImageRow) =>
     image.tags.length === 0 &&
     (before === undefined || (image.created !== null && image.created < before)) &&
-    (filters.label ?? []).every((label) => hasLabel(image.labels, label)) &&
-    (filters['label!'] ?? []).every((label) => !hasLabel(image.labels, label));
+    (filters.label ?? []).every((label) => matchesLabel(image.labels, label)) &&
+    (filters['label!'] ?? []).every((label) => !matchesLabel(image.labels, label));
 
   const deleted: string[] = [];
   // Children before parents: a pass deletes what it can, the next what that freed.
@@ -34,19 +35,4 @@ export async function pruneImages(context: ImageContext & { gcLock: GcLock }, fi
   }
   const { bytes } = await collectGarbage(context);
   return { deleted, spaceReclaimed: bytes };
-}
-
-function hasLabel(labels: Record<string, string>, filter: string): boolean {
-  const equals = filter.indexOf('=');
-  return equals === -1 ? filter in labels : labels[filter.slice(0, equals)] === filter.slice(equals + 1);
-}
-
-/** "24h", "90m", "30s" before now, or a timestamp (RFC 3339 or Unix seconds). */
-function untilTime(text: string): Date {
-  const duration = /^(\d+)(s|m|h)$/.exec(text);
-  if (duration !== null) return new Date(Date.now() - Number(duration[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[duration[2] as 's' | 'm' | 'h']);
-  if (/^\d+$/.test(text)) return new Date(Number(text) * 1000);
-  const time = new Date(text);
-  if (Number.isNaN(time.getTime())) throw invalidArgument(`invalid until "${text}": a duration (24h) or a timestamp`);
-  return time;
 }

@@ -1,3 +1,4 @@
+import { matchesLabel } from '../../../libs/filters';
 import { invalidArgument } from '../../../libs/errors';
 import type { ImageRow } from '../store/repository';
 import { loadImage, resolveImage } from './catalog';
@@ -36,12 +37,6 @@ export async function listImages(context: ImageContext, filters: ImageFilters, a
 
 function isOlder(a: ImageRow, b: ImageRow): boolean {
   return (a.created?.getTime() ?? 0) < (b.created?.getTime() ?? 0);
-}
-
-function matchesLabel(labels: Record<string, string>, filter: string): boolean {
-  const equals = filter.indexOf('=');
-  if (equals === -1) return filter in labels;
-  return labels[filter.slice(0, equals)] === filter.slice(equals + 1);
 }
 
 /** A reference filter is a glob over the familiar or full name, with or without the tag. */

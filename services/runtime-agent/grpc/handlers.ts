@@ -1,9 +1,178 @@
+import { PassThrough } from 'node:stream';
+import { invalidArgument } from '../../../libs/errors';
+import { filterLists } from '../../../libs/filters';
 import type { runtime } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
+import {
+  containerLogs,
+  cpuPercent,
+  createContainer,
+  execInContainer,
+  findLocalContainer,
+  killContainer,
+  listContainers,
+  pauseContainer,
+  pruneContainers,
+  readContainerStats,
+  removeContainer,
+  renameContainer,
+  restartContainer,
+  startContainer,
+  stopContainer,
+  topContainer,
+  unpauseContainer,
+  updateContainer,
+  waitForContainer,
+  type RuntimeContext,
+  type StatsReading,
+  type WaitCondition,
+} from '../containers';
+import type { RestartPolicyName } from '../containers/model';
+import { toDetail, toLogResponse, toStats, toSummary } from './mapping';
+
+const STATS_INTERVAL_MS = 1_000;
+const WAIT_CONDITIONS: Record<number, WaitCondition> = { 0: 'not-running', 1: 'next-exit', 2: 'removed' };
 
 /** The RuntimeService RPCs: proto in, domain call, proto out. */
-export function runtimeHandlers(context: ServiceContext): runtime.RuntimeServiceServer {
+export function runtimeHandlers(service: ServiceContext, context: RuntimeContext): runtime.RuntimeServiceServer {
+  const { rpc } = service;
   return {
-    info: context.rpc.unary(async () => ({ info: await context.describe() })),
+    info: rpc.unary(async () => ({ info: await service.describe() })),
+
+    create: rpc.unary(async (request: runtime.CreateRequest) => {
+      if (request.config === undefined || request.config.image === '') throw invalidArgument('name the image to create the container from');
+      const container = await createContainer(context, {
+        name: request.name,
+        platform: request.platform,
+        config: request.config,
+        hostConfig: request.hostConfig ?? { resources: undefined, readOnlyRoot: false, mounts: [], restartPolicy: undefined, autoRemove: false, privileged: false, runtime: '' },
+      });
+      return { id: container.id, name: container.name, warnings: [] };
+    }),
+
+    start: rpc.unary(async (request: runtime.StartRequest) => {
+      await startContainer(context, request.container);
+      return {};
+    }),
+
+    stop: rpc.unary(async (request: runtime.StopRequest) => {
+      await stopContainer(context, request.container, { timeoutSeconds: request.timeout, signal: request.signal });
+      return {};
+    }),
+
+    restart: rpc.unary(async (request: runtime.RestartRequest) => {
+      await restartContainer(context, request.container, request.timeout);
+      return {};
+    }),
+
+    kill: rpc.unary(async (request: runtime.KillRequest) => {
+      await killContainer(context, request.container, request.signal);
+      return {};
+    }),
+
+    pause: rpc.unary(async (request: runtime.PauseRequest) => {
+      await pauseContainer(context, request.container);
+      return {};
+    }),
+
+    unpause: rpc.unary(async (request: runtime.UnpauseRequest) => {
+      await unpauseContainer(context, request.container);
+      return {};
+    }),
+
+    remove: rpc.unary(async (request: runtime.RemoveRequest) => ({ id: (await removeContainer(context, request.container, { force: request.force })).id })),
+
+    wait: rpc.unary(async (request: runtime.WaitRequest, call) => {
+      const condition = WAIT_CONDITIONS[request.condition];
+      if (condition === undefined) throw invalidArgument(`unknown wait condition ${request.condition}`);
+      const container = await waitForContainer(context, request.container, condition, call.signal);
+      return { exitCode: container.exitCode, error: container.error };
+    }),
+
+    rename: rpc.unary(async (request: runtime.RenameRequest) => {
+      await renameContainer(context, request.container, request.name);
+      return {};
+    }),
+
+    update: rpc.unary(async (request: runtime.UpdateRequest) => {
+      const policy = request.restartPolicy && { name: (request.restartPolicy.name || 'no') as RestartPolicyName, maximumRetryCount: request.restartPolicy.maximumRetryCount };
+      await updateContainer(context, request.container, request.resources, policy);
+      return { warnings: [] };
+    }),
+
+    list: rpc.unary(async (request: runtime.ListRequest) => ({
+      containers: (await listContainers(context, { all: request.all, filters: filterLists(request.filters) })).map(toSummary),
+    })),
+
+    inspect: rpc.unary(async (request: runtime.InspectRequest) => ({
+      container: toDetail(await findLocalContainer(context, request.container), context.stateDir, context.layers),
+    })),
+
+    logs: rpc.serverStream<runtime.LogsRequest, runtime.LogsResponse>(async (request, send, call) => {
+      const lines = containerLogs(
+        context,
+        request.container,
+        { follow: request.follow, tail: request.tail, since: request.since, until: request.until, stdout: !request.noStdout, stderr: !request.noStderr },
+        call.signal,
+      );
+      for await (const line of lines) await send(toLogResponse(line));
+    }),
+
+    exec: rpc.bidiStream<runtime.ExecRequest, runtime.ExecResponse>(async (messages, send, call) => {
+      const iterator = messages[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      const start = first.done ? undefined : first.value.message;
+      if (start?.$case !== 'start') throw invalidArgument('the first exec message must name the command');
+      const stdin = start.value.stdin ? new PassThrough() : undefined;
+      if (stdin !== undefined) void pumpStdin(iterator, stdin);
+      // Output is sent in order; a slow client slows the process down, as a pipe would.
+      let sending = Promise.resolve();
+      const forward = (message: runtime.ExecResponse['message']) => void (sending = sending.then(() => send({ message })));
+      const exitCode = await execInContainer(
+        context,
+        start.value.container,
+        { cmd: start.value.cmd, env: start.value.env, user: start.value.user, workingDir: start.value.workingDir, privileged: start.value.privileged, stdin },
+        { stdout: (chunk) => forward({ $case: 'stdout', value: chunk }), stderr: (chunk) => forward({ $case: 'stderr', value: chunk }) },
+        (id) => forward({ $case: 'id', value: id }),
+      );
+      await sending;
+      if (!call.signal.aborted) await send({ message: { $case: 'exitCode', value: exitCode } });
+    }),
+
+    stats: rpc.serverStream<runtime.StatsRequest, runtime.StatsResponse>(async (request, send, call) => {
+      let previous: StatsReading | undefined;
+      for (;;) {
+        const container = await findLocalContainer(context, request.container);
+        const reading = await readContainerStats(context, container);
+        await send(toStats(container, reading, cpuPercent(previous, reading)));
+        previous = reading;
+        if (!request.stream) return;
+        await new Promise((resolve) => setTimeout(resolve, STATS_INTERVAL_MS));
+        if (call.signal.aborted) return;
+      }
+    }),
+
+    top: rpc.unary(async (request: runtime.TopRequest) => {
+      const { titles, processes } = await topContainer(context, request.container, request.psArgs);
+      return { titles, processes: processes.map((values) => ({ values })) };
+    }),
+
+    prune: rpc.unary(async (request: runtime.PruneRequest) => pruneContainers(context, filterLists(request.filters))),
+
+    imageUsage: rpc.unary(async (request: runtime.ImageUsageRequest) => ({ containers: await context.repository.countUsingImage(request.imageId) })),
   };
+}
+
+/** Feeds the client's stdin messages to the process until it closes stdin or the stream ends. */
+async function pumpStdin(iterator: AsyncIterator<runtime.ExecRequest>, stdin: PassThrough): Promise<void> {
+  try {
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      const message = next.value.message;
+      if (message?.$case === 'stdin') stdin.write(message.value);
+      else if (message?.$case === 'closeStdin') break;
+    }
+  } catch {
+    // The client went away: the process sees the end of its input.
+  }
+  stdin.end();
 }

@@ -11,6 +11,8 @@ export interface PreparedImage {
   reference: string;
   config: imagestore.ImageConfig;
   rawConfig: Buffer;
+  /** The uncompressed layers' digests, lowest first: they name the layers' chain ids. */
+  diffIds: string[];
   layerDirs: string[];
 }
 
@@ -31,7 +33,7 @@ export async function prepareImage(
     resolved.layers.map((layer, index) => ({ digest: layer.digest, mediaType: layer.mediaType, diffId: resolved.diffIds[index]! })),
     open,
   );
-  return { id: resolved.id, reference: resolved.reference, config: resolved.config!, rawConfig: Buffer.from(resolved.rawConfig), layerDirs };
+  return { id: resolved.id, reference: resolved.reference, config: resolved.config!, rawConfig: Buffer.from(resolved.rawConfig), diffIds: resolved.diffIds, layerDirs };
 }
 
 /** A blob from the image-store as a byte stream; a failed call fails the stream with a BerthError. */

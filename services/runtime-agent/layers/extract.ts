@@ -26,6 +26,32 @@ export interface ExtractResult {
   opaque: string[];
 }
 
+export interface ExtractOptions {
+  gzip: boolean;
+  /**
+   * 'layer' (the default): an image layer for overlayfs, whose OCI whiteouts become overlay whiteouts.
+   * 'copy': what `docker cp` writes into a container, where ".wh." names are ordinary files and, as
+   * Docker's cp refuses by default, a directory and a non-directory never replace each other.
+   */
+  archive?: 'layer' | 'copy';
+}
+
+/** How an archive is unpacked, and the words its errors use. */
+interface Rules {
+  overlayWhiteouts: boolean;
+  replaceAcrossKinds: boolean;
+  /** What the archive is, then its entries, and where they must stay. */
+  archive: string;
+  entry: string;
+  root: string;
+  inside: string;
+}
+
+const RULES: Record<NonNullable<ExtractOptions['archive']>, Rules> = {
+  layer: { overlayWhiteouts: true, replaceAcrossKinds: true, archive: 'the layer', entry: 'layer entry', root: "the layer's root", inside: 'the layer' },
+  copy: { overlayWhiteouts: false, replaceAcrossKinds: false, archive: 'the archive', entry: 'entry', root: 'the destination directory', inside: 'the destination directory' },
+};
+
 /**
  * Unpacks one image layer into an empty directory for overlayfs, never writing outside it:
  * - every name is taken relative to the root, and one that climbs out ("../x") is refused;
@@ -37,8 +63,10 @@ export interface ExtractResult {
  *   ".wh..wh..opq" the xattr trusted.overlay.opaque=y on its directory; trusted.overlay.* xattrs
  *   carried in the tar are dropped, other xattrs (security.capability) are kept.
  * Owners, modes (with setuid/setgid/sticky) and times are kept: the agent runs as root.
+ * With `archive: 'copy'` the same rules unpack `docker cp`'s tar into a container's directory.
  */
-export async function extractLayer(source: Readable, root: string, options: { gzip: boolean }): Promise<ExtractResult> {
+export async function extractLayer(source: Readable, root: string, options: ExtractOptions): Promise<ExtractResult> {
+  const rules = RULES[options.archive ?? 'layer'];
   const result: ExtractResult = { diffId: '', entries: 0, whiteouts: [], opaque: [] };
   const reader = extract();
   const hash = createHash('sha256');
@@ -51,7 +79,7 @@ export async function extractLayer(source: Readable, root: string, options: { gz
   const consume = (async () => {
     for await (const entry of reader) {
       try {
-        await extractEntry(root, entry.header, entry as unknown as Readable, result);
+        await extractEntry(root, entry.header, entry as unknown as Readable, rules, result);
       } finally {
         entry.resume();
       }
@@ -65,7 +93,7 @@ export async function extractLayer(source: Readable, root: string, options: { gz
     // zlib's and the tar parser's complaints are about the data, not about this host.
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (code.startsWith('Z_') || /tar|header|unexpected end/i.test((err as Error).message)) {
-      throw invalidArgument(`the layer is not a valid ${options.gzip ? 'gzip-compressed ' : ''}tar: ${(err as Error).message}`);
+      throw invalidArgument(`${rules.archive} is not a valid ${options.gzip ? 'gzip-compressed ' : ''}tar: ${(err as Error).message}`);
     }
     throw err;
   }
@@ -75,27 +103,27 @@ export async function extractLayer(source: Readable, root: string, options: { gz
 }
 
 /** A tar name as a path inside the root: a leading "/" dropped, and a name that climbs out refused. */
-function relativeName(raw: string): string {
+function relativeName(raw: string, rules: Rules): string {
   const name = posix.normalize(raw.replace(/^\/+/, '')).replace(/\/$/, '');
-  if (name === '..' || name.startsWith('../')) throw invalidArgument(`layer entry "${raw}" leaves the layer's root`);
+  if (name === '..' || name.startsWith('../')) throw invalidArgument(`${rules.entry} "${raw}" leaves ${rules.root}`);
   return name === '.' ? '' : name;
 }
 
-async function extractEntry(root: string, header: Header, data: Readable, result: ExtractResult): Promise<void> {
-  const name = relativeName(header.name);
+async function extractEntry(root: string, header: Header, data: Readable, rules: Rules, result: ExtractResult): Promise<void> {
+  const name = relativeName(header.name, rules);
   if (name === '') return; // the root itself
   const parts = name.split('/');
   const base = parts.pop()!;
-  const parent = await directoryInRoot(root, parts, header.name);
+  const parent = await directoryInRoot(root, parts, header.name, rules);
   const relativeParent = parts.join('/');
 
-  if (base === OPAQUE) {
+  if (rules.overlayWhiteouts && base === OPAQUE) {
     result.opaque.push(relativeParent);
     return;
   }
-  if (base.startsWith(WHITEOUT)) {
+  if (rules.overlayWhiteouts && base.startsWith(WHITEOUT)) {
     const hidden = base.slice(WHITEOUT.length);
-    if (hidden === '' || hidden === '.' || hidden === '..') throw invalidArgument(`layer entry "${header.name}" is not a valid whiteout`);
+    if (hidden === '' || hidden === '.' || hidden === '..') throw invalidArgument(`${rules.entry} "${header.name}" is not a valid whiteout`);
     const path = join(parent, hidden);
     await rm(path, { recursive: true, force: true });
     await run('mknod', [path, 'c', '0', '0']);
@@ -105,6 +133,10 @@ async function extractEntry(root: string, header: Header, data: Readable, result
 
   const path = join(parent, base);
   const existing = await lstat(path).catch(() => undefined);
+  if (existing !== undefined && !rules.replaceAcrossKinds && existing.isDirectory() !== (header.type === 'directory')) {
+    const [was, is] = existing.isDirectory() ? ['directory', 'non-directory'] : ['non-directory', 'directory'];
+    throw invalidArgument(`${rules.entry} "${header.name}" would replace the ${was} "${name}" with a ${is}`);
+  }
   // An entry replaces what is there, except that a directory stays a directory (its children stay).
   if (existing !== undefined && !(existing.isDirectory() && header.type === 'directory')) await rm(path, { recursive: true, force: true });
 
@@ -122,12 +154,12 @@ async function extractEntry(root: string, header: Header, data: Readable, result
       await symlink(header.linkname ?? '', path);
       break;
     case 'link': {
-      const targetName = relativeName(header.linkname ?? '');
+      const targetName = relativeName(header.linkname ?? '', rules);
       const targetParts = targetName.split('/');
       const targetBase = targetParts.pop()!;
-      const target = join(await directoryInRoot(root, targetParts, header.name), targetBase);
+      const target = join(await directoryInRoot(root, targetParts, header.name, rules), targetBase);
       const stats = await lstat(target).catch(() => undefined);
-      if (stats === undefined || !stats.isFile()) throw invalidArgument(`layer entry "${header.name}" links to "${header.linkname}", which is not a file in the layer`);
+      if (stats === undefined || !stats.isFile()) throw invalidArgument(`${rules.entry} "${header.name}" links to "${header.linkname}", which is not a file in ${rules.inside}`);
       await link(target, path);
       result.entries++;
       return; // a hard link shares its target's owner, mode and times
@@ -157,14 +189,14 @@ async function extractEntry(root: string, header: Header, data: Readable, result
  * The directory for an entry's parent components, made where missing; a component that exists as a
  * symlink (or anything but a directory) is refused rather than followed.
  */
-async function directoryInRoot(root: string, parts: string[], raw: string): Promise<string> {
+async function directoryInRoot(root: string, parts: string[], raw: string, rules: Rules): Promise<string> {
   let current = root;
   for (const part of parts) {
     current = join(current, part);
     const stats = await lstat(current).catch(() => undefined);
     if (stats === undefined) await mkdir(current, { mode: 0o755 });
-    else if (stats.isSymbolicLink()) throw invalidArgument(`layer entry "${raw}" goes through the symlink "${part}"`);
-    else if (!stats.isDirectory()) throw invalidArgument(`layer entry "${raw}" goes through "${part}", which is not a directory`);
+    else if (stats.isSymbolicLink()) throw invalidArgument(`${rules.entry} "${raw}" goes through the symlink "${part}"`);
+    else if (!stats.isDirectory()) throw invalidArgument(`${rules.entry} "${raw}" goes through "${part}", which is not a directory`);
   }
   return current;
 }

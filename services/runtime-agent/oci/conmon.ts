@@ -18,6 +18,10 @@ export interface ConmonOptions {
   /** Bytes; at the cap conmon starts the file over. */
   logSizeMax?: number;
   conmonPidFile: string;
+  /** Flags for the runtime before its command, such as its --root. */
+  runtimeArgs?: string[];
+  /** conmon writes `exit` here, and `oom` when the kernel killed the container for memory. */
+  persistDir?: string;
 }
 
 /** A program's full path: conmon needs the runtime's. */
@@ -55,6 +59,8 @@ export async function createWithConmon(options: ConmonOptions): Promise<number> 
     '--log-level', 'error',
     '--conmon-pidfile', options.conmonPidFile,
     ...(options.logSizeMax !== undefined ? ['--log-size-max', String(options.logSizeMax)] : []),
+    ...(options.persistDir !== undefined ? ['--persist-dir', options.persistDir] : []),
+    ...(options.runtimeArgs ?? []).flatMap((arg) => ['--runtime-arg', arg]),
   ];
   // conmon reads the sync and start pipes as fds 3 and 4; Node's extra 'pipe' entries are socketpairs.
   const child = spawn(resolveProgram(options.conmon), args, {

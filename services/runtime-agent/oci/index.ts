@@ -1,4 +1,5 @@
-export { runtimeConfig, type ContainerSpec } from './spec';
+export { runtimeConfig, type ContainerSpec, type OciMount } from './spec';
 export { seccompFor, DEFAULT_PROFILE_PATH } from './seccomp';
 export { DEFAULT_CAPABILITIES } from './defaults';
 export { createWithConmon, readExitStatus, parseK8sLog, resolveProgram, type ConmonOptions } from './conmon';
+export { OciRuntime, type RuntimeState, type ResourceUpdate } from './runc';

@@ -26,6 +26,15 @@ export interface ContainerSpec {
   rootfs: string;
   /** Maximum open files; the host's own limit when unset (runc refuses more than the host allows). */
   nofile: number;
+  /** Mounts beyond Docker's defaults (binds, tmpfs); one at a default's destination replaces it. */
+  mounts?: OciMount[];
+}
+
+export interface OciMount {
+  destination: string;
+  type: string;
+  source: string;
+  options: string[];
 }
 
 const CPU_PERIOD_US = 100_000;
@@ -52,7 +61,12 @@ export function runtimeConfig(spec: ContainerSpec): Record<string, unknown> {
     },
     root: { path: spec.rootfs, readonly: spec.readonlyRoot ?? false },
     hostname: spec.hostname,
-    mounts: DEFAULT_MOUNTS.map((m) => (spec.privileged && m.type === 'sysfs' ? { ...m, options: m.options.filter((o) => o !== 'ro') } : m)),
+    mounts: [
+      ...DEFAULT_MOUNTS.filter((m) => !spec.mounts?.some((own) => own.destination === m.destination)).map((m) =>
+        spec.privileged && m.type === 'sysfs' ? { ...m, options: m.options.filter((o) => o !== 'ro') } : m,
+      ),
+      ...(spec.mounts ?? []),
+    ],
     linux: {
       namespaces: ['pid', 'network', 'ipc', 'uts', 'mount'].map((type) => ({ type })),
       maskedPaths: spec.privileged ? [] : MASKED_PATHS,

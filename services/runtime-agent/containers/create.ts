@@ -1,0 +1,78 @@
+import { mkdir } from 'node:fs/promises';
+import { alreadyExists } from '../../../libs/errors';
+import { chainIds } from '../layers';
+import type { RuntimeContext } from './context';
+import { recordEvent } from './events';
+import { withLayersPinned } from './layer-gc';
+import type { Container } from './model';
+import { checkedName, generatedName, newContainerId } from './names';
+import { containerPaths } from './paths';
+import { runSpecFor, type CreateInput } from './run-spec';
+
+export interface CreateRequest extends CreateInput {
+  name: string;
+  platform: string;
+}
+
+const NAME_ATTEMPTS = 10;
+
+/**
+ * `docker create`: the image is made ready on this host (its layers unpacked once and shared), the
+ * run spec fixed, and the container recorded with its create event. Nothing runs yet.
+ */
+export async function createContainer(context: RuntimeContext, request: CreateRequest): Promise<Container> {
+  const id = newContainerId();
+  const requestedName = request.name === '' ? undefined : checkedName(request.name);
+  if (requestedName !== undefined) await refuseTakenName(context, requestedName);
+  const { image, layers } = await withLayersPinned(async () => {
+    const prepared = await context.prepareImage(request.config!.image, request.platform);
+    const chain = chainIds(prepared.diffIds);
+    await context.repository.recordImageLayers(context.node, prepared.id, chain);
+    return { image: prepared, layers: chain };
+  });
+  const spec = runSpecFor(id, request, image.config, context.runtime.binary);
+  await mkdir(containerPaths(context.stateDir, id).dir, { recursive: true, mode: 0o700 });
+
+  for (let attempt = 0; ; attempt++) {
+    const container: Container = {
+      id,
+      name: requestedName ?? generatedName(attempt),
+      node: context.node,
+      imageId: image.id,
+      imageName: request.config!.image,
+      spec,
+      layers,
+      state: 'created',
+      pid: 0,
+      exitCode: 0,
+      error: '',
+      oomKilled: false,
+      stoppedByUser: false,
+      restartCount: 0,
+      health: null,
+      createdAt: new Date(),
+      startedAt: null,
+      finishedAt: null,
+    };
+    try {
+      await context.db.transaction(async (client) => {
+        await context.repository.insert(client, container);
+        await recordEvent(context, client, container, 'create');
+      });
+      context.watch.changed(id, container);
+      return container;
+    } catch (err) {
+      const clash = (err as { code?: string; constraint?: string }).code === '23505';
+      if (!clash) throw err;
+      if (requestedName !== undefined) await refuseTakenName(context, requestedName);
+      if (attempt >= NAME_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function refuseTakenName(context: RuntimeContext, name: string): Promise<void> {
+  const holder = await context.repository.byName(name);
+  if (holder !== undefined) {
+    throw alreadyExists(`the container name "${name}" is already in use by container ${holder.id.slice(0, 12)}: remove or rename that container, or choose another name`);
+  }
+}

@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { messageOf } from '../../../libs/errors';
+import { readExitStatus } from '../oci';
+import { unmountOverlay } from '../rootfs';
+import type { RuntimeContext } from './context';
+import { recordEvent } from './events';
+import { stopHealthChecks } from './health';
+import type { Container } from './model';
+import { containerPaths, exitsDir } from './paths';
+import { removeContainer } from './remove';
+import { scheduleRestart, shouldRestart } from './restart-policy';
+
+/**
+ * Records the exit that conmon wrote for a container, if there is one and it is not recorded yet:
+ * called when the exit file appears, by the periodic sweep, and when the agent starts.
+ */
+export async function handleExitFile(context: RuntimeContext, id: string): Promise<void> {
+  await context.locks.run(id, async () => {
+    const container = await context.repository.get(id);
+    if (container === undefined || (container.state !== 'running' && container.state !== 'paused')) return;
+    const status = await readExitStatus(exitsDir(context.stateDir), id);
+    if (status !== undefined) await recordExit(context, container, status);
+  });
+}
+
+/**
+ * What follows the end of a container's process: the runtime forgets it, its root is unmounted, its
+ * state becomes exited (or restarting, when its policy says so) with the oom and die events, and an
+ * auto-remove container goes. Call with the container's lock held.
+ */
+export async function recordExit(context: RuntimeContext, container: Container, exitCode: number, error = ''): Promise<Container> {
+  const paths = containerPaths(context.stateDir, container.id);
+  stopHealthChecks(context, container.id);
+  const oomKilled = existsSync(join(paths.persist, 'oom'));
+  await context.runtime.delete(container.id, true).catch((err: unknown) => context.logger.warn({ container: container.id }, `runtime delete: ${messageOf(err)}`));
+  await unmountOverlay(paths.overlay).catch((err: unknown) => context.logger.warn({ container: container.id }, messageOf(err)));
+  const restart = shouldRestart(container, exitCode);
+  const exited = await context.db.transaction(async (client) => {
+    const updated = await context.repository.update(client, container.id, {
+      state: restart ? 'restarting' : 'exited',
+      pid: 0,
+      exitCode,
+      error,
+      oomKilled,
+      finishedAt: new Date(),
+    });
+    if (oomKilled) await recordEvent(context, client, updated, 'oom');
+    await recordEvent(context, client, updated, 'die', { exitCode: String(exitCode) });
+    return updated;
+  });
+  await rm(join(exitsDir(context.stateDir), container.id), { force: true });
+  context.watch.changed(exited.id, exited);
+  if (restart) scheduleRestart(context, exited);
+  else if (exited.spec.autoRemove) autoRemove(context, exited.id);
+  return exited;
+}
+
+/** `--rm`: the container goes once its exit is recorded (outside the lock the exit holds). */
+function autoRemove(context: RuntimeContext, id: string): void {
+  setImmediate(() => {
+    removeContainer(context, id, { force: false }).catch((err: unknown) => {
+      context.logger.warn({ container: id }, `auto-remove: ${messageOf(err)}`);
+    });
+  });
+}

@@ -1,0 +1,99 @@
+/** A container's place in its life; verbs that do not fit it fail naming it. */
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing' | 'dead';
+
+/** States in which the container has processes (or is about to, for restarting). */
+export const ACTIVE_STATES: readonly ContainerState[] = ['running', 'paused', 'restarting'];
+
+export interface HealthCheckSpec {
+  /** ["CMD", ...] or ["CMD-SHELL", command]. */
+  test: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+}
+
+export interface MountSpec {
+  type: 'bind' | 'tmpfs';
+  source: string;
+  target: string;
+  readOnly: boolean;
+  options: string;
+}
+
+export interface ResourceLimits {
+  memoryBytes?: number;
+  cpus?: number;
+  pidsLimit?: number;
+}
+
+export type RestartPolicyName = 'no' | 'always' | 'unless-stopped' | 'on-failure';
+
+export interface RestartPolicy {
+  name: RestartPolicyName;
+  maximumRetryCount: number;
+}
+
+/** What runs and how: the create request with the image's config filled in, fixed at create. */
+export interface RunSpec {
+  /** entrypoint + cmd: what the container runs. */
+  argv: string[];
+  /** As configured, for inspect: null when neither the request nor the image set it. */
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  env: string[];
+  workingDir: string;
+  /** As given ("name", "uid:gid"); resolved against the container's /etc/passwd at each start. */
+  user: string;
+  hostname: string;
+  labels: Record<string, string>;
+  tty: boolean;
+  openStdin: boolean;
+  stopSignal: string;
+  stopTimeoutSeconds: number;
+  healthcheck?: HealthCheckSpec;
+  resources: ResourceLimits;
+  readOnlyRoot: boolean;
+  mounts: MountSpec[];
+  restartPolicy: RestartPolicy;
+  autoRemove: boolean;
+  privileged: boolean;
+  /** The OCI runtime binary. */
+  runtime: string;
+}
+
+export interface HealthLogEntry {
+  start: string;
+  end: string;
+  exitCode: number;
+  output: string;
+}
+
+export interface Health {
+  status: 'starting' | 'healthy' | 'unhealthy';
+  failingStreak: number;
+  log: HealthLogEntry[];
+}
+
+/** A container as its row holds it. */
+export interface Container {
+  id: string;
+  name: string;
+  node: string;
+  imageId: string;
+  imageName: string;
+  spec: RunSpec;
+  /** Chain ids of the image's layers, lowest first. */
+  layers: string[];
+  state: ContainerState;
+  pid: number;
+  exitCode: number;
+  error: string;
+  oomKilled: boolean;
+  stoppedByUser: boolean;
+  restartCount: number;
+  health: Health | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}

@@ -1,0 +1,56 @@
+import { messageOf } from '../../../libs/errors';
+import { readExitStatus } from '../oci';
+import type { RuntimeContext } from './context';
+import { recordExit } from './exits';
+import { startHealthChecks } from './health';
+import { removeFiles } from './remove';
+import { scheduleRestart } from './restart-policy';
+import { recordEvent } from './events';
+import { exitsDir } from './paths';
+
+/** The status Docker gives a container whose process vanished without an exit status (host reboot). */
+const LOST = 255;
+
+/**
+ * Makes the table agree with the host when the agent starts: containers still running (conmon kept
+ * them) are adopted as they are; exits that happened meanwhile are recorded (and their restart
+ * policies applied); containers lost to a reboot are marked exited, and started again when their
+ * policy is always or unless-stopped; removals cut short are finished.
+ */
+export async function reconcile(context: RuntimeContext): Promise<void> {
+  for (const container of await context.repository.list(context.node)) {
+    try {
+      await context.locks.run(container.id, async () => {
+        switch (container.state) {
+          case 'running':
+          case 'paused': {
+            const status = await readExitStatus(exitsDir(context.stateDir), container.id);
+            if (status !== undefined) return void (await recordExit(context, container, status));
+            const state = await context.runtime.state(container.id);
+            if (state !== undefined && (state.status === 'running' || state.status === 'paused')) {
+              const adopted = await context.repository.update(context.db.pool, container.id, { pid: state.pid, state: state.status });
+              if (adopted.state === 'running') startHealthChecks(context, adopted);
+              return;
+            }
+            await recordExit(context, { ...container, stoppedByUser: container.stoppedByUser || container.spec.restartPolicy.name === 'on-failure' }, LOST, 'the container was not running when the agent started (host reboot?)');
+            return;
+          }
+          case 'restarting':
+            scheduleRestart(context, container, 0);
+            return;
+          case 'removing':
+            await context.runtime.delete(container.id, true);
+            await removeFiles(context, container);
+            await context.db.transaction(async (client) => {
+              await context.repository.delete(client, container.id);
+              await recordEvent(context, client, container, 'destroy');
+            });
+            return;
+          default:
+        }
+      });
+    } catch (err) {
+      context.logger.error({ container: container.id }, `reconciling ${container.name}: ${messageOf(err)}`);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { failedPrecondition, isBerthError, messageOf } from '../../../libs/errors';
+import { createWithConmon, runtimeConfig, type OciMount } from '../oci';
+import { mountOverlay, unmountOverlay } from '../rootfs';
+import type { RuntimeContext } from './context';
+import { recordEvent } from './events';
+import { startHealthChecks } from './health';
+import { findLocalContainer, requireState } from './lookup';
+import type { Container, MountSpec } from './model';
+import { containerPaths, exitsDir } from './paths';
+import { resolveUser } from './users';
+
+/** `docker start`: a created or exited container runs again; a running one is left as it is. */
+export async function startContainer(context: RuntimeContext, text: string): Promise<Container> {
+  const { id } = await findLocalContainer(context, text);
+  return context.locks.run(id, async () => {
+    const container = await currentContainer(context, id);
+    if (container.state === 'running') return container;
+    requireState(container, 'start', ['created', 'exited', 'restarting']);
+    clearTimeout(context.timers.get(id));
+    context.timers.delete(id);
+    return launchContainer(context, container, { byPolicy: false });
+  });
+}
+
+/** The container as its row is now (under the lock, the row may have changed since the lookup). */
+export async function currentContainer(context: RuntimeContext, id: string): Promise<Container> {
+  const container = await context.repository.get(id);
+  if (container === undefined) throw failedPrecondition(`container ${id.slice(0, 12)} was removed meanwhile`);
+  return container;
+}
+
+/**
+ * Runs a container's process: its root is mounted over the image's layers, its OCI config written,
+ * and conmon starts it through the runtime (conmon, not this agent, is its parent, so that it
+ * survives the agent). Call with the container's lock held.
+ */
+export async function launchContainer(context: RuntimeContext, container: Container, options: { byPolicy: boolean }): Promise<Container> {
+  const paths = containerPaths(context.stateDir, container.id);
+  const { spec } = container;
+  let pid: number;
+  try {
+    await unmountOverlay(paths.overlay);
+    await mountOverlay(container.layers.map((chainId) => context.layers.path(chainId)), paths.overlay);
+    const user = await resolveUser(paths.overlay.merged, spec.user);
+    const config = runtimeConfig({
+      args: spec.argv,
+      env: spec.env,
+      cwd: spec.workingDir,
+      uid: user.uid,
+      gid: user.gid,
+      additionalGids: user.additionalGids,
+      hostname: spec.hostname,
+      terminal: false,
+      readonlyRoot: spec.readOnlyRoot,
+      memoryBytes: spec.resources.memoryBytes,
+      cpus: spec.resources.cpus,
+      pidsLimit: spec.resources.pidsLimit,
+      privileged: spec.privileged,
+      cgroupsPath: `/berth/${container.id}`,
+      rootfs: paths.overlay.merged,
+      nofile: hostOpenFilesLimit(),
+      mounts: spec.mounts.map(ociMount),
+    });
+    await writeFile(paths.config, JSON.stringify(config));
+    await Promise.all([rm(join(exitsDir(context.stateDir), container.id), { force: true }), rm(paths.persist, { recursive: true, force: true })]);
+    await mkdir(paths.persist, { recursive: true });
+    // An earlier run the runtime still remembers (an agent that died before cleaning up) is in the way.
+    await context.runtime.delete(container.id, true);
+    pid = await createWithConmon({
+      conmon: context.conmon,
+      runtime: spec.runtime,
+      runtimeArgs: context.runtime.globalArgs,
+      id: container.id,
+      bundle: paths.dir,
+      exitDir: exitsDir(context.stateDir),
+      logPath: paths.log,
+      logSizeMax: context.logSizeMax,
+      conmonPidFile: paths.conmonPid,
+      persistDir: paths.persist,
+    });
+    await context.runtime.start(container.id);
+  } catch (err) {
+    await context.runtime.delete(container.id, true).catch(() => undefined);
+    await unmountOverlay(paths.overlay).catch(() => undefined);
+    throw await recordStartFailure(context, container, err);
+  }
+
+  const started = await context.db.transaction(async (client) => {
+    const updated = await context.repository.update(client, container.id, {
+      state: 'running',
+      pid,
+      exitCode: 0,
+      error: '',
+      oomKilled: false,
+      stoppedByUser: false,
+      startedAt: new Date(),
+      restartCount: options.byPolicy ? container.restartCount + 1 : container.restartCount,
+      health: spec.healthcheck !== undefined ? { status: 'starting', failingStreak: 0, log: [] } : null,
+    });
+    await recordEvent(context, client, updated, 'start');
+    return updated;
+  });
+  context.watch.changed(started.id, started);
+  startHealthChecks(context, started);
+  return started;
+}
+
+/**
+ * A process that could not start leaves the container with Docker's exit codes: 127 for a command
+ * that does not exist, 126 for one that cannot be run; the error names the reason.
+ */
+async function recordStartFailure(context: RuntimeContext, container: Container, err: unknown): Promise<Error> {
+  const message = messageOf(err);
+  const exitCode = /executable file not found|no such file or directory/i.test(message) ? 127 : /permission denied|exec format error/i.test(message) ? 126 : undefined;
+  const failed = await context.repository.update(context.db.pool, container.id, {
+    // Docker leaves a container that never ran as created.
+    state: container.state === 'created' ? 'created' : 'exited',
+    ...(exitCode !== undefined ? { exitCode } : {}),
+    error: message,
+    pid: 0,
+  });
+  context.watch.changed(failed.id, failed);
+  return isBerthError(err) ? failedPrecondition(`cannot start container ${container.name}: ${message}`) : (err as Error);
+}
+
+function ociMount(mount: MountSpec): OciMount {
+  if (mount.type === 'bind') {
+    return { destination: mount.target, type: 'bind', source: mount.source, options: ['rbind', mount.readOnly ? 'ro' : 'rw'] };
+  }
+  const options = ['nosuid', 'nodev', 'noexec', ...(mount.options === '' ? [] : mount.options.split(',')), ...(mount.readOnly ? ['ro'] : [])];
+  return { destination: mount.target, type: 'tmpfs', source: 'tmpfs', options };
+}
+
+let openFilesLimit: number | undefined;
+
+/** The agent's own hard limit of open files: the runtime refuses to give a container more. */
+function hostOpenFilesLimit(): number {
+  if (openFilesLimit === undefined) {
+    const line = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    openFilesLimit = line?.[1] === 'unlimited' || line === null ? 1_048_576 : Math.min(Number(line[1]), 1_048_576);
+  }
+  return openFilesLimit;
+}

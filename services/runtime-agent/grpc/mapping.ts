@@ -1,0 +1,89 @@
+import type { runtime } from '../../../libs/proto';
+import { containerPaths, statusLine, type Container, type LogLine, type StatsReading } from '../containers';
+import type { LayerStore } from '../layers';
+
+/** Proto from domain: nothing else happens here. */
+
+export function toSummary(container: Container): runtime.ContainerSummary {
+  return {
+    id: container.id,
+    name: container.name,
+    image: container.imageName,
+    imageId: container.imageId,
+    command: container.spec.argv.join(' '),
+    created: container.createdAt,
+    state: container.state,
+    status: statusLine(container),
+    labels: container.spec.labels,
+    node: container.node,
+  };
+}
+
+export function toDetail(container: Container, stateDir: string, layers: LayerStore): runtime.ContainerDetail {
+  const { spec } = container;
+  const paths = containerPaths(stateDir, container.id);
+  return {
+    id: container.id,
+    name: container.name,
+    created: container.createdAt,
+    state: {
+      status: container.state,
+      pid: container.pid,
+      exitCode: container.exitCode,
+      error: container.error,
+      oomKilled: container.oomKilled,
+      startedAt: container.startedAt ?? undefined,
+      finishedAt: container.finishedAt ?? undefined,
+      health: container.health === null ? undefined : {
+        status: container.health.status,
+        failingStreak: container.health.failingStreak,
+        log: container.health.log.map((entry) => ({ start: new Date(entry.start), end: new Date(entry.end), exitCode: entry.exitCode, output: entry.output })),
+      },
+    },
+    imageId: container.imageId,
+    path: spec.argv[0] ?? '',
+    args: spec.argv.slice(1),
+    config: {
+      image: container.imageName,
+      cmd: spec.cmd === null ? undefined : { values: spec.cmd },
+      entrypoint: spec.entrypoint === null ? undefined : { values: spec.entrypoint },
+      env: spec.env,
+      workingDir: spec.workingDir,
+      user: spec.user,
+      hostname: spec.hostname,
+      labels: spec.labels,
+      tty: spec.tty,
+      openStdin: spec.openStdin,
+      stopSignal: spec.stopSignal,
+      stopTimeout: spec.stopTimeoutSeconds,
+      healthcheck: spec.healthcheck,
+    },
+    hostConfig: {
+      resources: { memoryBytes: spec.resources.memoryBytes ?? 0, cpus: spec.resources.cpus ?? 0, pidsLimit: spec.resources.pidsLimit ?? 0 },
+      readOnlyRoot: spec.readOnlyRoot,
+      mounts: spec.mounts,
+      restartPolicy: spec.restartPolicy,
+      autoRemove: spec.autoRemove,
+      privileged: spec.privileged,
+      runtime: spec.runtime,
+    },
+    restartCount: container.restartCount,
+    node: container.node,
+    graphDriver: {
+      LowerDir: [...container.layers].reverse().map((chainId) => layers.path(chainId)).join(':'),
+      UpperDir: paths.overlay.upper,
+      WorkDir: paths.overlay.work,
+      MergedDir: paths.overlay.merged,
+    },
+    logPath: paths.log,
+    runtime: spec.runtime,
+  };
+}
+
+export function toLogResponse(line: LogLine): runtime.LogsResponse {
+  return { time: line.time, stream: line.stream === 'stdout' ? 1 : 2, data: line.data };
+}
+
+export function toStats(container: Container, reading: StatsReading, cpuPercent: number): runtime.StatsResponse {
+  return { ...reading, cpuPercent, id: container.id, name: container.name };
+}

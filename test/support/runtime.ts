@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { createClient, unaryCall } from '../../libs/grpc';
+import { runtime } from '../../libs/proto';
+import { berth } from './berth';
+import { busyboxLayer } from './images';
+import { startServices, type RunningSuite } from './service';
+
+export interface RuntimeSuite extends RunningSuite {
+  client: runtime.RuntimeServiceClient;
+  endpoint: string;
+  /** One unary call to the runtime-agent, its failure as a BerthError. */
+  call<Res>(invoke: (client: runtime.RuntimeServiceClient, metadata: never, options: never, callback: never) => unknown): Promise<Res>;
+}
+
+/** An image-store and a runtime-agent sharing one state directory, with busybox imported as `image`. */
+export async function startRuntime(t: TestContext, image = 'busybox:test', extraEnv: Record<string, string> = {}): Promise<RuntimeSuite> {
+  const suite = await startServices(t, ['image-store', 'runtime-agent'], extraEnv);
+  await importBusybox(t, suite.env, image);
+  const endpoint = suite.services['runtime-agent']!.endpoint;
+  const client = createClient(runtime.RuntimeServiceClient, endpoint, { deadlineMs: 60_000 });
+  t.after(() => client.close());
+  return {
+    ...suite,
+    client,
+    endpoint,
+    call: (invoke) => unaryCall(endpoint, (m, o, cb) => invoke(client, m as never, o as never, cb as never)),
+  };
+}
+
+/** Debian's busybox-static as a one-layer image named `name`, with `sh` as its command. */
+export async function importBusybox(t: TestContext, env: NodeJS.ProcessEnv, name: string): Promise<string> {
+  const work = mkdtempSync(join(tmpdir(), 'berth-busybox-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  writeFileSync(join(work, 'rootfs.tar'), gunzipSync((await busyboxLayer()).blob));
+  const imported = await berth(['import', '-c', 'CMD ["sh"]', join(work, 'rootfs.tar'), name], env);
+  if (imported.code !== 0) throw new Error(`import failed: ${imported.stderr}`);
+  return imported.stdout.trim();
+}
