@@ -1,11 +1,45 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { invalidArgument } from '../libs/errors';
 
+type Options = NonNullable<ParseArgsConfig['options']>;
+
 /** node:util's parseArgs, with its errors turned into one line for the user. */
-export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, command: string) {
+export function parseFlags<T extends Options>(args: string[], options: T, command: string) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
     throw invalidArgument(`${command}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Flags up to the first positional argument, then everything after it untouched: for commands
+ * such as `run IMAGE COMMAND...` and `exec CONTAINER COMMAND...`, whose command has flags of its own.
+ */
+export function parseFlagsThenCommand<T extends Options>(args: string[], options: T, command: string) {
+  const takesValue = (name: string) => options[name]?.type === 'string';
+  const byShort = new Map(Object.entries(options).filter(([, o]) => o.short !== undefined).map(([name, o]) => [o.short!, name]));
+  let index = 0;
+  while (index < args.length) {
+    const arg = args[index]!;
+    if (arg === '--') break;
+    if (!arg.startsWith('-') || arg === '-') break;
+    if (arg.startsWith('--')) {
+      index += !arg.includes('=') && takesValue(arg.slice(2)) ? 2 : 1;
+      continue;
+    }
+    // Short flags may be grouped (-dit); one that takes a value takes the rest or the next argument.
+    let consumed = 1;
+    for (let at = 1; at < arg.length; at++) {
+      const name = byShort.get(arg[at]!);
+      if (name !== undefined && takesValue(name)) {
+        if (at === arg.length - 1) consumed = 2;
+        break;
+      }
+    }
+    index += consumed;
+  }
+  const rest = args[index] === '--' ? args.slice(index + 1) : args.slice(index);
+  const parsed = parseFlags(args.slice(0, index), options, command);
+  return { values: parsed.values, positionals: [...parsed.positionals, ...rest] };
 }

@@ -1,13 +1,15 @@
-import type { ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
-import { loadConfig, serviceEndpoint, type Config } from '../libs/config';
+import type { Client, ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
+import { loadConfig, serviceEndpoint, type Config, type ServiceName } from '../libs/config';
 import { createClient, fromServiceError, unaryCall } from '../libs/grpc';
-import { imagestore } from '../libs/proto';
+import { imagestore, runtime } from '../libs/proto';
 import { commandTrace } from './trace';
 
-/** The image-store, as the command line reaches it: its endpoint, a client, and the command's trace. */
-export function imageStore(config: Config = loadConfig()) {
-  const endpoint = serviceEndpoint(config, 'image-store');
-  const client = createClient(imagestore.ImageStoreServiceClient, endpoint, { deadlineMs: config.grpc.deadlineMs, tls: config.grpc.tls });
+type ClientConstructor<C> = Parameters<typeof createClient<C & Client>>[0];
+
+/** A service as the command line reaches it: its endpoint, a client, and the command's trace. */
+function connect<C extends Client>(service: ServiceName, Constructor: ClientConstructor<C>, config: Config) {
+  const endpoint = serviceEndpoint(config, service);
+  const client = createClient(Constructor, endpoint, { deadlineMs: config.grpc.deadlineMs, tls: config.grpc.tls });
   const trace = commandTrace();
   return {
     config,
@@ -21,6 +23,9 @@ export function imageStore(config: Config = loadConfig()) {
     close: () => client.close(),
   };
 }
+
+export const imageStore = (config: Config = loadConfig()) => connect('image-store', imagestore.ImageStoreServiceClient, config);
+export const runtimeAgent = (config: Config = loadConfig()) => connect('runtime-agent', runtime.RuntimeServiceClient, config);
 
 /** Reads a server stream to its end, handing each message to onMessage; a failure becomes a BerthError. */
 export async function readStream<T>(stream: ClientReadableStream<T>, endpoint: string, onMessage: (message: T) => void): Promise<void> {

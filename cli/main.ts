@@ -28,6 +28,28 @@ Images:
   login [SERVER]       Check and store credentials for a registry (-u USER --password-stdin)
   logout [SERVER]      Forget a registry's credentials
 
+Containers:
+  run IMAGE [CMD...]   Create and start a container; stream its output and exit with its code
+                       (-d, --rm, --name, -e, --env-file, -w, -u, -m, --cpus, --pids-limit, --restart,
+                        --read-only, --tmpfs, -v HOST:CTR[:ro], --mount, --entrypoint, --health-*, -l)
+  create IMAGE [CMD..] Create a container without starting it (the same options as run)
+  start [-a] C...      Start containers
+  stop [-t S] C...     Stop containers: the stop signal, then SIGKILL after -t seconds
+  restart C...         Stop and start containers
+  kill [-s SIG] C...   Send a signal to containers
+  pause / unpause C... Freeze and thaw every process of containers
+  rm [-f] C...         Remove containers (-f: running ones too)
+  ps                   List containers (-a, -q, --no-trunc, --filter k=v, --format json|TEMPLATE)
+  logs C               Show a container's output (-f, --tail N, --since, --until, -t)
+  exec C CMD...        Run a command in a running container (-i, -e, -u, -w)
+  inspect NAME...      Show containers (or images) as JSON (-f TEMPLATE)
+  stats [C...]         Show resource usage (--no-stream)
+  top C [ps OPTIONS]   Show a container's processes
+  wait C...            Wait for containers to stop; print their exit codes
+  rename C NAME        Rename a container
+  update C...          Change limits (--memory, --cpus, --pids-limit) and --restart
+  container prune      Remove every container that is not running
+
 Configuration: /etc/berth/config.json (or BERTH_CONFIG), then BERTH_* environment variables.`;
 
 type Command = (args: string[]) => Promise<number>;
@@ -60,6 +82,44 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'image prune': async () => (await import('./commands/image/prune.js')).prune,
   login: async () => (await import('./commands/image/login.js')).login,
   logout: async () => (await import('./commands/image/login.js')).logout,
+  run: async () => (await import('./commands/container/run.js')).run,
+  'container run': async () => (await import('./commands/container/run.js')).run,
+  create: async () => (await import('./commands/container/run.js')).create,
+  'container create': async () => (await import('./commands/container/run.js')).create,
+  start: async () => (await import('./commands/container/verbs.js')).start,
+  'container start': async () => (await import('./commands/container/verbs.js')).start,
+  stop: async () => (await import('./commands/container/verbs.js')).stop,
+  'container stop': async () => (await import('./commands/container/verbs.js')).stop,
+  restart: async () => (await import('./commands/container/verbs.js')).restart,
+  'container restart': async () => (await import('./commands/container/verbs.js')).restart,
+  kill: async () => (await import('./commands/container/verbs.js')).kill,
+  'container kill': async () => (await import('./commands/container/verbs.js')).kill,
+  pause: async () => (await import('./commands/container/verbs.js')).pause,
+  'container pause': async () => (await import('./commands/container/verbs.js')).pause,
+  unpause: async () => (await import('./commands/container/verbs.js')).unpause,
+  'container unpause': async () => (await import('./commands/container/verbs.js')).unpause,
+  rm: async () => (await import('./commands/container/verbs.js')).rm,
+  'container rm': async () => (await import('./commands/container/verbs.js')).rm,
+  wait: async () => (await import('./commands/container/verbs.js')).wait,
+  'container wait': async () => (await import('./commands/container/verbs.js')).wait,
+  rename: async () => (await import('./commands/container/verbs.js')).rename,
+  'container rename': async () => (await import('./commands/container/verbs.js')).rename,
+  update: async () => (await import('./commands/container/verbs.js')).update,
+  'container update': async () => (await import('./commands/container/verbs.js')).update,
+  'container prune': async () => (await import('./commands/container/verbs.js')).prune,
+  ps: async () => (await import('./commands/container/ps.js')).ps,
+  'container ls': async () => (await import('./commands/container/ps.js')).ps,
+  'container list': async () => (await import('./commands/container/ps.js')).ps,
+  logs: async () => (await import('./commands/container/logs.js')).logs,
+  'container logs': async () => (await import('./commands/container/logs.js')).logs,
+  exec: async () => (await import('./commands/container/exec.js')).exec,
+  'container exec': async () => (await import('./commands/container/exec.js')).exec,
+  inspect: async () => (await import('./commands/container/inspect.js')).inspect,
+  'container inspect': async () => (await import('./commands/container/inspect.js')).inspectContainers,
+  stats: async () => (await import('./commands/container/stats.js')).stats,
+  'container stats': async () => (await import('./commands/container/stats.js')).stats,
+  top: async () => (await import('./commands/container/stats.js')).top,
+  'container top': async () => (await import('./commands/container/stats.js')).top,
   version: async () => async () => {
     process.stdout.write(`berth ${VERSION}\n`);
     return 0;

@@ -25,7 +25,7 @@ export interface TestPlatform {
 }
 
 const BUSYBOX_APPLETS = [
-  'sh', 'true', 'false', 'echo', 'cat', 'ls', 'sleep', 'env', 'id', 'mkdir', 'rm', 'touch', 'hostname', 'ps', 'dd', 'head', 'kill', 'test', 'wc',
+  'sh', 'true', 'false', 'echo', 'cat', 'ls', 'sleep', 'env', 'id', 'mkdir', 'rm', 'touch', 'hostname', 'ps', 'dd', 'head', 'kill', 'test', 'wc', 'tail', 'tr',
 ];
 
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;

@@ -47,9 +47,9 @@ export async function removeContainer(context: RuntimeContext, text: string, opt
       await context.repository.delete(client, id);
       await recordEvent(context, client, container, 'destroy');
     });
-    return container;
+    return { ...container, state: 'exited' as const, exitCode: exitCode ?? container.exitCode };
   });
-  context.watch.changed(id, undefined);
+  context.watch.removed(removed);
   scheduleLayerCollection(context);
   return removed;
 }

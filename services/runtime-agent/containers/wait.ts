@@ -10,19 +10,15 @@ const isActive = (container: Container | undefined) => container !== undefined &
 export async function untilNotRunning(context: RuntimeContext, id: string, timeoutMs?: number): Promise<boolean> {
   const abort = new AbortController();
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => abort.abort(), timeoutMs);
+  const notRunning = (c: Container | undefined) => c === undefined || (c.state !== 'running' && c.state !== 'paused');
+  // Subscribed first, then looked: an exit between the two is not missed.
+  const stopped = context.watch.until(id, notRunning, abort.signal).then(() => true, () => false);
   try {
-    const stopped = context.watch.until(id, (c) => c === undefined || (c.state !== 'running' && c.state !== 'paused'), abort.signal);
-    // Subscribed first, then looked: an exit between the two is not missed.
-    const now = await context.repository.get(id);
-    if (now === undefined || (now.state !== 'running' && now.state !== 'paused')) {
+    if (notRunning(await context.repository.get(id))) {
       abort.abort();
-      await stopped.catch(() => undefined);
       return true;
     }
-    await stopped;
-    return true;
-  } catch {
-    return false;
+    return await stopped;
   } finally {
     clearTimeout(timer);
   }
@@ -33,7 +29,13 @@ export async function untilNotRunning(context: RuntimeContext, id: string, timeo
  * run. next-exit waits for a die even if the container is not running yet.
  */
 export async function waitForContainer(context: RuntimeContext, text: string, condition: WaitCondition, signal?: AbortSignal): Promise<Container> {
-  const container = await findContainer(context, text);
+  const container = await findContainer(context, text).catch((err: unknown) => {
+    // An auto-removed container may be gone by the time its client asks how it ended.
+    const removed = context.watch.recentlyRemoved(text);
+    if (removed !== undefined && condition !== 'next-exit') return removed;
+    throw err;
+  });
+  if (context.watch.recentlyRemoved(container.id) === container) return container;
   let last = container;
   const test = (c: Container | undefined): boolean => {
     if (c !== undefined) last = c;

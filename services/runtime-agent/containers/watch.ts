@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { BerthError } from '../../../libs/errors';
 import type { Container } from './model';
 
+const REMEMBER_REMOVED_MS = 60_000;
+
 /** A container as it is now, or undefined once removed. */
 type Listener = (container: Container | undefined) => void;
 
@@ -11,9 +13,22 @@ type Listener = (container: Container | undefined) => void;
  */
 export class ContainerWatch {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
+  /** Containers removed a moment ago, for a wait that comes just after an auto-remove. */
+  private readonly removedRecently = new Map<string, Container>();
 
-  changed(id: string, container: Container | undefined): void {
+  changed(id: string, container: Container): void {
     this.emitter.emit(id, container);
+  }
+
+  removed(container: Container): void {
+    this.removedRecently.set(container.id, container);
+    setTimeout(() => this.removedRecently.delete(container.id), REMEMBER_REMOVED_MS).unref();
+    this.emitter.emit(container.id, undefined);
+  }
+
+  /** The last state of a container removed within the last minute. */
+  recentlyRemoved(id: string): Container | undefined {
+    return this.removedRecently.get(id);
   }
 
   /** Resolves with the first change that satisfies the test (undefined: removed). */

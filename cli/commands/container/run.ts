@@ -1,0 +1,83 @@
+import { isBerthError, messageOf } from '../../../libs/errors';
+import type { runtime } from '../../../libs/proto';
+import { parseFlagsThenCommand } from '../../args';
+import { runtimeAgent } from '../../client';
+import { pull } from '../image/pull';
+import { CREATE_FLAGS, createRequest } from './create-flags';
+import { writeLogs } from './logs';
+
+type Agent = ReturnType<typeof runtimeAgent>;
+
+/** Docker's exit codes for a run that failed before the container's own code could count. */
+const DAEMON_ERROR = 125;
+
+/** `berth create [OPTIONS] IMAGE [COMMAND] [ARG...]`: prints the new container's id. */
+export async function create(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlagsThenCommand(args, CREATE_FLAGS, 'create');
+  const agent = runtimeAgent();
+  try {
+    const created = await createPulling(agent, createRequest(values, positionals));
+    process.stdout.write(`${created.id}\n`);
+    return 0;
+  } finally {
+    agent.close();
+  }
+}
+
+/**
+ * `berth run [OPTIONS] IMAGE [COMMAND] [ARG...]`: create, start, and (unless -d) stream the output
+ * and exit with the container's exit code. Ctrl-C and SIGTERM are passed on to the container.
+ */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlagsThenCommand(args, { ...CREATE_FLAGS, detach: { type: 'boolean', short: 'd' } }, 'run');
+  const request = createRequest(values, positionals);
+  const agent = runtimeAgent();
+  try {
+    let id: string;
+    try {
+      id = (await createPulling(agent, request)).id;
+    } catch (err) {
+      process.stderr.write(`berth: ${messageOf(err)}\n`);
+      return DAEMON_ERROR;
+    }
+    try {
+      await agent.call((m, o, cb) => agent.client.start({ container: id }, m, o, cb));
+    } catch (err) {
+      process.stderr.write(`berth: ${messageOf(err)}\n`);
+      return await startFailureCode(agent, id);
+    }
+    if (values.detach) {
+      process.stdout.write(`${id}\n`);
+      return 0;
+    }
+    const forward = (signal: NodeJS.Signals) => void agent.call((m, o, cb) => agent.client.kill({ container: id, signal }, m, o, cb)).catch(() => undefined);
+    process.on('SIGINT', forward).on('SIGTERM', forward);
+    await writeLogs(agent, { container: id, follow: true, tail: 0, since: undefined, until: undefined, noStdout: false, noStderr: false });
+    const waited = await agent.call<runtime.WaitResponse>((m, o, cb) => agent.client.wait({ container: id, condition: 0 }, m, { ...o, deadline: Infinity }, cb));
+    return waited.exitCode;
+  } finally {
+    agent.close();
+  }
+}
+
+/** Creates the container; an image that is not here yet is pulled first, as Docker does. */
+async function createPulling(agent: Agent, request: runtime.CreateRequest): Promise<runtime.CreateResponse> {
+  const create = () => agent.call<runtime.CreateResponse>((m, o, cb) => agent.client.create(request, m, o, cb));
+  try {
+    return await create();
+  } catch (err) {
+    if (!isBerthError(err, 'not_found') || !/image/i.test(err.message)) throw err;
+    const image = request.config!.image;
+    process.stderr.write(`Unable to find image '${image}' locally\n`);
+    const pulled = await pull([...(request.platform ? ['--platform', request.platform] : []), image]);
+    if (pulled !== 0) throw err;
+    return create();
+  }
+}
+
+/** 126 or 127 when the command could not be run (as the container records it), else Docker's 125. */
+async function startFailureCode(agent: Agent, id: string): Promise<number> {
+  const detail = await agent.call<runtime.InspectResponse>((m, o, cb) => agent.client.inspect({ container: id }, m, o, cb)).catch(() => undefined);
+  const code = detail?.container?.state?.exitCode ?? 0;
+  return code === 126 || code === 127 ? code : DAEMON_ERROR;
+}

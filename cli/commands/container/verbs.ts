@@ -1,0 +1,151 @@
+import { invalidArgument, messageOf } from '../../../libs/errors';
+import type { runtime } from '../../../libs/proto';
+import { parseFlags } from '../../args';
+import { runtimeAgent } from '../../client';
+import { humanSize } from '../../progress';
+import { parseFilters } from '../../output';
+import { parseBytes } from '../../units';
+import { restartPolicy } from './create-flags';
+import { writeLogs } from './logs';
+
+type Agent = ReturnType<typeof runtimeAgent>;
+
+/**
+ * Runs one call per named container, printing each name as Docker does; a failure is reported and
+ * the others still go. Exit 1 when any failed.
+ */
+async function eachContainer(names: string[], verb: string, act: (agent: Agent, container: string) => Promise<unknown>, print = (name: string) => `${name}\n`): Promise<number> {
+  if (names.length === 0) throw invalidArgument(`${verb}: give at least one container`);
+  const agent = runtimeAgent();
+  let failed = false;
+  try {
+    for (const name of names) {
+      try {
+        const result = await act(agent, name);
+        process.stdout.write(typeof result === 'string' ? result : print(name));
+      } catch (err) {
+        process.stderr.write(`berth: ${verb} ${name}: ${messageOf(err)}\n`);
+        failed = true;
+      }
+    }
+  } finally {
+    agent.close();
+  }
+  return failed ? 1 : 0;
+}
+
+/** `berth start [-a] CONTAINER...` */
+export async function start(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { attach: { type: 'boolean', short: 'a', default: false } }, 'start');
+  if (!values.attach) return eachContainer(positionals, 'start', (a, container) => a.call((m, o, cb) => a.client.start({ container }, m, o, cb)));
+  if (positionals.length !== 1) throw invalidArgument('start: -a takes one container');
+  const agent = runtimeAgent();
+  try {
+    const container = positionals[0]!;
+    const since = new Date();
+    await agent.call((m, o, cb) => agent.client.start({ container }, m, o, cb));
+    await writeLogs(agent, { container, follow: true, tail: 0, since, until: undefined, noStdout: false, noStderr: false });
+    return (await agent.call<runtime.WaitResponse>((m, o, cb) => agent.client.wait({ container, condition: 0 }, m, { ...o, deadline: Infinity }, cb))).exitCode;
+  } finally {
+    agent.close();
+  }
+}
+
+/** `berth stop [-t SECONDS] [-s SIGNAL] CONTAINER...` */
+export async function stop(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { time: { type: 'string', short: 't' }, signal: { type: 'string', short: 's', default: '' } }, 'stop');
+  const timeout = seconds(values.time, 'stop');
+  return eachContainer(positionals, 'stop', (a, container) => a.call((m, o, cb) => a.client.stop({ container, timeout, signal: values.signal }, m, { ...o, deadline: Infinity }, cb)));
+}
+
+/** `berth restart [-t SECONDS] CONTAINER...` */
+export async function restart(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { time: { type: 'string', short: 't' } }, 'restart');
+  const timeout = seconds(values.time, 'restart');
+  return eachContainer(positionals, 'restart', (a, container) => a.call((m, o, cb) => a.client.restart({ container, timeout }, m, { ...o, deadline: Infinity }, cb)));
+}
+
+/** `berth kill [-s SIGNAL] CONTAINER...` */
+export async function kill(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { signal: { type: 'string', short: 's', default: 'KILL' } }, 'kill');
+  return eachContainer(positionals, 'kill', (a, container) => a.call((m, o, cb) => a.client.kill({ container, signal: values.signal }, m, o, cb)));
+}
+
+/** `berth pause CONTAINER...` */
+export async function pause(args: string[]): Promise<number> {
+  const { positionals } = parseFlags(args, {}, 'pause');
+  return eachContainer(positionals, 'pause', (a, container) => a.call((m, o, cb) => a.client.pause({ container }, m, o, cb)));
+}
+
+/** `berth unpause CONTAINER...` */
+export async function unpause(args: string[]): Promise<number> {
+  const { positionals } = parseFlags(args, {}, 'unpause');
+  return eachContainer(positionals, 'unpause', (a, container) => a.call((m, o, cb) => a.client.unpause({ container }, m, o, cb)));
+}
+
+/** `berth rm [-f] [-v] CONTAINER...` */
+export async function rm(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { force: { type: 'boolean', short: 'f', default: false }, volumes: { type: 'boolean', short: 'v', default: false } }, 'rm');
+  return eachContainer(positionals, 'rm', (a, container) => a.call((m, o, cb) => a.client.remove({ container, force: values.force, volumes: values.volumes }, m, o, cb)));
+}
+
+/** `berth wait CONTAINER...`: prints each exit code. */
+export async function wait(args: string[]): Promise<number> {
+  const { positionals } = parseFlags(args, {}, 'wait');
+  return eachContainer(positionals, 'wait', async (a, container) => {
+    const response = await a.call<runtime.WaitResponse>((m, o, cb) => a.client.wait({ container, condition: 0 }, m, { ...o, deadline: Infinity }, cb));
+    return `${response.exitCode}\n`;
+  });
+}
+
+/** `berth rename CONTAINER NEW_NAME` */
+export async function rename(args: string[]): Promise<number> {
+  const { positionals } = parseFlags(args, {}, 'rename');
+  if (positionals.length !== 2) throw invalidArgument('rename: give the container and its new name');
+  const agent = runtimeAgent();
+  try {
+    await agent.call((m, o, cb) => agent.client.rename({ container: positionals[0]!, name: positionals[1]! }, m, o, cb));
+  } finally {
+    agent.close();
+  }
+  return 0;
+}
+
+/** `berth update [--memory M] [--cpus N] [--pids-limit N] [--restart POLICY] CONTAINER...` */
+export async function update(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    args,
+    { memory: { type: 'string', short: 'm' }, cpus: { type: 'string' }, 'pids-limit': { type: 'string' }, restart: { type: 'string' } },
+    'update',
+  );
+  const resources = {
+    memoryBytes: values.memory === undefined ? 0 : parseBytes(values.memory, '--memory'),
+    cpus: values.cpus === undefined ? 0 : Number(values.cpus),
+    pidsLimit: values['pids-limit'] === undefined ? 0 : Number(values['pids-limit']),
+  };
+  if (Number.isNaN(resources.cpus) || Number.isNaN(resources.pidsLimit)) throw invalidArgument('update: --cpus and --pids-limit take numbers');
+  return eachContainer(positionals, 'update', (a, container) =>
+    a.call((m, o, cb) => a.client.update({ container, resources, restartPolicy: restartPolicy(values.restart) }, m, o, cb)),
+  );
+}
+
+/** `berth container prune [-f] [--filter k=v]` */
+export async function prune(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, { force: { type: 'boolean', short: 'f', default: true }, filter: { type: 'string', multiple: true } }, 'container prune');
+  const agent = runtimeAgent();
+  let result: runtime.PruneResponse;
+  try {
+    result = await agent.call<runtime.PruneResponse>((m, o, cb) => agent.client.prune({ filters: parseFilters(values.filter) }, m, o, cb));
+  } finally {
+    agent.close();
+  }
+  if (result.deleted.length > 0) process.stdout.write(`Deleted Containers:\n${result.deleted.map((id) => `${id}\n`).join('')}\n`);
+  process.stdout.write(`Total reclaimed space: ${humanSize(result.spaceReclaimed)}\n`);
+  return 0;
+}
+
+function seconds(text: string | undefined, verb: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^-?\d+$/.test(text)) throw invalidArgument(`${verb}: -t takes whole seconds, not "${text}"`);
+  return Number(text);
+}
