@@ -25,6 +25,7 @@ export interface TestPlatform {
 }
 
 const BUSYBOX_APPLETS = [
+  'mount',
   'sh', 'true', 'false', 'echo', 'cat', 'ls', 'sleep', 'env', 'id', 'mkdir', 'rm', 'touch', 'hostname', 'ps', 'dd', 'head', 'kill', 'test', 'wc', 'tail', 'tr',
 ];
 
