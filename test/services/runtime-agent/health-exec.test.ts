@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { berth, berthOk, eventually, requirePrerequisites, startRuntime, streamEvents } from '../../support';
+
+const RUNTIME = { root: true, programs: ['runc', 'conmon'] };
+
+test('a health check turns healthy, then unhealthy, with health_status events', { timeout: 120_000 }, async (t) => {
+  if (!requirePrerequisites(t, RUNTIME)) return;
+  const { env } = await startRuntime(t);
+  const id = (
+    await berthOk(env, ['run', '-d', '--name', 'checked', '--health-cmd', 'test -f /tmp/ok', '--health-interval', '200ms', '--health-retries', '2',
+      'busybox:test', 'sh', '-c', 'touch /tmp/ok; sleep 1000'])
+  ).trim();
+  const health = () => berthOk(env, ['inspect', '-f', '{{.State.Health.Status}}', 'checked']).then((s) => s.trim());
+  await eventually(async () => ((await health()) === 'healthy' ? true : undefined), 15_000, 'healthy');
+  assert.match(await berthOk(env, ['ps', '--format', '{{.Status}}']), /\(healthy\)/);
+  await berthOk(env, ['exec', 'checked', 'rm', '/tmp/ok']);
+  await eventually(async () => ((await health()) === 'unhealthy' ? true : undefined), 15_000, 'unhealthy');
+  const statuses = (await streamEvents(env, 'container', 100, 3_000)).filter((e) => e.actorId === id && e.action === 'health_status').map((e) => e.attributes.health_status);
+  assert.deepEqual(statuses, ['healthy', 'unhealthy']);
+});
+
+test('exec: exit codes, stdin, environment, user and working directory; stats and top', { timeout: 120_000 }, async (t) => {
+  if (!requirePrerequisites(t, RUNTIME)) return;
+  const { env } = await startRuntime(t);
+  await berthOk(env, ['run', '-d', '--name', 'host', '-e', 'BASE=1', 'busybox:test', 'sleep', '1000']);
+  assert.equal((await berth(['exec', 'host', 'sh', '-c', 'exit 42'], env)).code, 42);
+  const missing = await berth(['exec', 'host', 'nope'], env);
+  assert.equal(missing.code, 127);
+  assert.match(missing.stderr, /nope/);
+  assert.equal(await berthOk(env, ['exec', '-e', 'EXTRA=2', '-w', '/tmp', '-u', 'nobody', 'host', 'sh', '-c', 'echo $BASE$EXTRA $(pwd) $(id -u)']), '12 /tmp 65534\n');
+  const piped = await berth(['exec', '-i', 'host', 'wc', '-c'], env, 30_000, 'twelve bytes');
+  assert.equal(piped.stdout.trim(), '12', piped.stderr);
+
+  const stats = JSON.parse(await berthOk(env, ['stats', '--no-stream', '--format', 'json', 'host'])) as { pids: number; memoryUsage: number };
+  assert.equal(stats.pids, 1);
+  assert.ok(stats.memoryUsage > 0);
+  assert.match(await berthOk(env, ['top', 'host']), /UID\s+PID\s+PPID.*\n.*sleep 1000/);
+  const stopped = await berth(['exec', 'host', 'true'], env).then(async () => {
+    await berthOk(env, ['kill', 'host']);
+    await berthOk(env, ['wait', 'host']);
+    return berth(['exec', 'host', 'true'], env);
+  });
+  assert.match(stopped.stderr, /cannot exec in container host: it is exited/);
+});

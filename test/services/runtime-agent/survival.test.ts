@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { berth, berthOk, eventually, requirePrerequisites, startRuntime, streamEvents } from '../../support';
+
+const RUNTIME = { root: true, programs: ['runc', 'conmon'] };
+
+test('containers outlive a SIGKILLed agent; the next agent records what happened meanwhile', { timeout: 180_000 }, async (t) => {
+  if (!requirePrerequisites(t, RUNTIME)) return;
+  const suite = await startRuntime(t);
+  const { env } = suite;
+  await berthOk(env, ['run', '-d', '--name', 'steady', 'busybox:test', 'sh', '-c', 'echo up; sleep 1000']);
+  await berthOk(env, ['run', '-d', '--name', 'brief', 'busybox:test', 'sh', '-c', 'echo before; sleep 2; echo while-away; exit 5']);
+  const pid = (await berthOk(env, ['inspect', '-f', '{{.State.Pid}}', 'steady'])).trim();
+  const briefId = (await berthOk(env, ['inspect', '-f', '{{.Id}}', 'brief'])).trim();
+
+  await suite.services['runtime-agent']!.kill();
+  await sleep(3_000);
+  assert.doesNotThrow(() => process.kill(Number(pid), 0), 'the container runs on without its agent');
+  await suite.spawn('runtime-agent');
+
+  assert.equal((await berthOk(env, ['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', 'steady'])).trim(), `running ${pid}`);
+  assert.equal((await berthOk(env, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'brief'])).trim(), 'exited 5');
+  assert.equal(await berthOk(env, ['logs', 'brief']), 'before\nwhile-away\n', 'what it printed while the agent was away');
+  const die = (await streamEvents(env, 'container', 100, 3_000)).find((e) => e.actorId === briefId && e.action === 'die');
+  assert.equal(die?.attributes.exitCode, '5', 'the exit is an event, recorded by the next agent');
+
+  // The adopted container is managed as any other.
+  assert.match(await berthOk(env, ['exec', 'steady', 'echo', 'still here']), /still here/);
+  const follow = berth(['logs', '-f', 'steady'], env);
+  await sleep(500);
+  await berthOk(env, ['stop', '-t', '1', 'steady']);
+  assert.equal((await follow).stdout, 'up\n', 'logs -f ends when the container stops');
+  assert.equal((await berthOk(env, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'steady'])).trim(), 'exited 137');
+});
+
+test('restart policies: on-failure with a maximum, always until stopped, never after a user stop', { timeout: 180_000 }, async (t) => {
+  if (!requirePrerequisites(t, RUNTIME)) return;
+  const { env } = await startRuntime(t);
+  await berthOk(env, ['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox:test', 'sh', '-c', 'exit 1']);
+  await berthOk(env, ['run', '-d', '--name', 'done', '--restart', 'on-failure', 'busybox:test', 'true']);
+  await berthOk(env, ['run', '-d', '--name', 'forever', '--restart', 'always', 'busybox:test', 'sh', '-c', 'sleep 0.2']);
+
+  const inspect = (name: string) => berthOk(env, ['inspect', '-f', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', name]).then((s) => s.trim());
+  await eventually(async () => ((await inspect('flaky')) === 'exited 2 1' ? true : undefined), 20_000, 'on-failure:2 to give up after two restarts');
+  assert.equal(await inspect('done'), 'exited 0 0', 'a clean exit is not a failure');
+  await eventually(async () => (Number((await inspect('forever')).split(' ')[1]) >= 3 ? true : undefined), 20_000, 'always to keep restarting');
+
+  await berthOk(env, ['stop', 'forever']);
+  const stopped = await inspect('forever');
+  assert.match(stopped, /^exited /);
+  await sleep(1_500);
+  assert.equal(await inspect('forever'), stopped, 'a stopped container stays stopped');
+});
