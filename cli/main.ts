@@ -49,6 +49,11 @@ Containers:
   rename C NAME        Rename a container
   update C...          Change limits (--memory, --cpus, --pids-limit) and --restart
   container prune      Remove every container that is not running
+  diff C               Show what a container changed (A added, C changed, D deleted)
+  commit C [REPO:TAG]  Make an image of a container (-m, -a, -c CHANGE, --no-pause)
+  export [-o F] C      Write a container's filesystem as a tar
+  cp C:PATH DEST       Copy out of a container (DEST "-" for a tar on stdout)
+  cp SRC C:DIR         Copy into a directory of a container (SRC "-" for a tar on stdin)
 
 Configuration: /etc/berth/config.json (or BERTH_CONFIG), then BERTH_* environment variables.`;
 
@@ -120,6 +125,14 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'container stats': async () => (await import('./commands/container/stats.js')).stats,
   top: async () => (await import('./commands/container/stats.js')).top,
   'container top': async () => (await import('./commands/container/stats.js')).top,
+  diff: async () => (await import('./commands/container/filesystem.js')).diff,
+  'container diff': async () => (await import('./commands/container/filesystem.js')).diff,
+  commit: async () => (await import('./commands/container/filesystem.js')).commit,
+  'container commit': async () => (await import('./commands/container/filesystem.js')).commit,
+  export: async () => (await import('./commands/container/filesystem.js')).exportContainer,
+  'container export': async () => (await import('./commands/container/filesystem.js')).exportContainer,
+  cp: async () => (await import('./commands/container/filesystem.js')).cp,
+  'container cp': async () => (await import('./commands/container/filesystem.js')).cp,
   version: async () => async () => {
     process.stdout.write(`berth ${VERSION}\n`);
     return 0;

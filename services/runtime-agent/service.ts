@@ -1,13 +1,12 @@
 import { join } from 'node:path';
 import { serviceEndpoint } from '../../libs/config';
-import { isBerthError } from '../../libs/errors';
-import { createClient, unaryCall } from '../../libs/grpc';
+import { createClient } from '../../libs/grpc';
 import { imagestore, runtime } from '../../libs/proto';
 import { binaryDependency, directoryDependency, runService, serviceDependency } from '../../libs/service';
 import type { Telemetry } from '../../libs/telemetry';
 import { collectLayers, ContainerWatch, ExitMonitor, KeyedLock, reconcile, type RuntimeContext } from './containers';
 import { runtimeHandlers } from './grpc/handlers';
-import { prepareImage } from './images';
+import { ImageStore } from './images';
 import { LayerStore } from './layers';
 import { OciRuntime } from './oci';
 import { ContainerRepository } from './store/repository';
@@ -33,16 +32,7 @@ export function main(telemetry: Telemetry): Promise<void> {
           runtime: new OciRuntime(config.runtime.runc, join(config.stateDir, 'runc')),
           conmon: config.runtime.conmon,
           layers,
-          prepareImage: (image, platform) => prepareImage(imageStore, imageStoreEndpoint, layers, image, platform),
-          imageExists: async (imageId) => {
-            try {
-              await unaryCall(imageStoreEndpoint, (m, o, cb) => imageStore.inspect({ image: imageId }, m, o, cb));
-              return true;
-            } catch (err) {
-              if (isBerthError(err, 'not_found')) return false;
-              throw err;
-            }
-          },
+          images: new ImageStore(imageStore, imageStoreEndpoint, layers),
           stateDir: config.stateDir,
           logSizeMax: config.runtime.logSizeMax,
           watch: new ContainerWatch(),

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { invalidArgument } from '../../../libs/errors';
 import type { ImageRow } from '../store/repository';
-import { applyChanges } from './changes';
+import { applyChanges } from '../../../libs/image-config';
 import type { ImageContext } from './context';
 import type { GcLock } from './gc';
 import { MEDIA_TYPES, parsePlatform } from './manifest';

@@ -25,7 +25,7 @@ export async function createContainer(context: RuntimeContext, request: CreateRe
   const requestedName = request.name === '' ? undefined : checkedName(request.name);
   if (requestedName !== undefined) await refuseTakenName(context, requestedName);
   const { image, layers } = await withLayersPinned(async () => {
-    const prepared = await context.prepareImage(request.config!.image, request.platform);
+    const prepared = await context.images.prepare(request.config!.image, request.platform);
     const chain = chainIds(prepared.diffIds);
     await context.repository.recordImageLayers(context.node, prepared.id, chain);
     return { image: prepared, layers: chain };

@@ -1,4 +1,4 @@
-export type { RuntimeContext, PrepareImage } from './context';
+export type { RuntimeContext } from './context';
 export type { Container, ContainerState, RunSpec } from './model';
 export { KeyedLock } from './lock';
 export { ContainerWatch } from './watch';
@@ -18,3 +18,5 @@ export { ExitMonitor } from './monitor';
 export { reconcile } from './reconcile';
 export { collectLayers } from './layer-gc';
 export { containerPaths } from './paths';
+export { diffContainer, exportContainer, copyFromContainer, copyToContainer } from './filesystem';
+export { commitContainer } from './commit';

@@ -40,7 +40,7 @@ export async function collectLayers(context: RuntimeContext): Promise<string[]> 
   }
   // Images deleted from the image-store no longer keep their layers here.
   for (const imageId of await context.repository.imagesOf(context.node)) {
-    if (!(await context.imageExists(imageId))) await context.repository.forgetImage(context.node, imageId);
+    if (!(await context.images.exists(imageId))) await context.repository.forgetImage(context.node, imageId);
   }
   const inUse = new Set([...(await context.repository.layersInUse(context.node))].map((chainId) => chainId.replace(/^sha256:/, '')));
   const removed: string[] = [];

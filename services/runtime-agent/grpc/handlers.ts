@@ -1,10 +1,16 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { invalidArgument } from '../../../libs/errors';
 import { filterLists } from '../../../libs/filters';
+import { openUpload } from '../../../libs/grpc';
 import type { runtime } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
 import {
+  commitContainer,
   containerLogs,
+  copyFromContainer,
+  copyToContainer,
+  diffContainer,
+  exportContainer,
   cpuPercent,
   createContainer,
   execInContainer,
@@ -155,6 +161,32 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
     top: rpc.unary(async (request: runtime.TopRequest) => {
       const { titles, processes } = await topContainer(context, request.container, request.psArgs);
       return { titles, processes: processes.map((values) => ({ values })) };
+    }),
+
+    diff: rpc.unary(async (request: runtime.DiffRequest) => ({ changes: await diffContainer(context, request.container) })),
+
+    commit: rpc.unary(async (request: runtime.CommitRequest) => {
+      const { image } = await commitContainer(context, request.container, {
+        reference: request.reference,
+        comment: request.comment,
+        author: request.author,
+        changes: request.changes,
+        pause: !request.noPause,
+      });
+      return { imageId: image!.id };
+    }),
+
+    export: rpc.serverStream<runtime.ExportRequest, runtime.ExportResponse>((request, send) => exportContainer(context, request.container, (data) => send({ data }))),
+
+    copyFrom: rpc.serverStream<runtime.CopyFromRequest, runtime.CopyFromResponse>((request, send) =>
+      copyFromContainer(context, request.container, request.path, (data) => send({ data })),
+    ),
+
+    copyTo: rpc.clientStream(async (messages: AsyncIterable<runtime.CopyToRequest>) => {
+      const { opening, data } = await openUpload(messages);
+      if (opening === undefined || opening.container === '' || opening.path === '') throw invalidArgument('the first message must name the container and the directory');
+      await copyToContainer(context, opening.container, opening.path, Readable.from(data));
+      return {};
     }),
 
     prune: rpc.unary(async (request: runtime.PruneRequest) => pruneContainers(context, filterLists(request.filters))),

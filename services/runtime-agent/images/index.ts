@@ -1,1 +1,2 @@
 export { prepareImage, type PreparedImage } from './prepare';
+export { ImageStore } from './image-store';

@@ -9,6 +9,12 @@ const run = promisify(execFile);
 /** The page the legacy mount(2) takes for options: more layers than fit must be named shorter. */
 const MOUNT_OPTIONS_LIMIT = 4096;
 
+/**
+ * Where the runtime mounts /dev, /proc and /sys: made in a layer of the container's own below its
+ * writable one (Docker's init layer), so that they never show as the container's changes.
+ */
+const RUNTIME_MOUNT_POINTS = ['dev', 'proc', 'sys'];
+
 export interface OverlayDirs {
   /** The container's writable layer. */
   upper: string;
@@ -16,11 +22,13 @@ export interface OverlayDirs {
   work: string;
   /** Where the root filesystem appears. */
   merged: string;
+  /** The container's init layer: mount points the runtime needs, not the container's changes. */
+  init: string;
 }
 
 /** The directories of a container's copy-on-write root under its own directory. */
 export function overlayDirs(containerDir: string): OverlayDirs {
-  return { upper: join(containerDir, 'upper'), work: join(containerDir, 'work'), merged: join(containerDir, 'rootfs') };
+  return { upper: join(containerDir, 'upper'), work: join(containerDir, 'work'), merged: join(containerDir, 'rootfs'), init: join(containerDir, 'init') };
 }
 
 /**
@@ -31,10 +39,11 @@ export function overlayDirs(containerDir: string): OverlayDirs {
  */
 export async function mountOverlay(layerDirs: string[], dirs: OverlayDirs): Promise<void> {
   await Promise.all([dirs.upper, dirs.work, dirs.merged].map((d) => mkdir(d, { recursive: true, mode: 0o755 })));
+  await Promise.all(RUNTIME_MOUNT_POINTS.map((name) => mkdir(join(dirs.init, name), { recursive: true, mode: 0o755 })));
   const layersRoot = dirname(layerDirs[0]!);
   const sameRoot = layerDirs.every((d) => dirname(d) === layersRoot);
-  // overlayfs lists the upper-most lower layer first.
-  const lower = [...layerDirs].reverse().map((d) => (sameRoot ? basename(d) : d)).join(':');
+  // overlayfs lists the upper-most lower layer first; the container's init layer is above the image's.
+  const lower = [dirs.init, ...[...layerDirs].reverse().map((d) => (sameRoot ? basename(d) : d))].join(':');
   const options = `lowerdir=${lower},upperdir=${dirs.upper},workdir=${dirs.work},index=off`;
   if (options.length >= MOUNT_OPTIONS_LIMIT) {
     throw failedPrecondition(`the image has too many layers (${layerDirs.length}) for one overlay mount's options`);

@@ -1,10 +1,10 @@
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
-import { invalidArgument } from '../../../libs/errors';
+import { invalidArgument } from '../errors';
 
 /** The instructions `docker import --change` accepts. */
 const ALLOWED = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'];
 
-type RunConfig = Record<string, unknown> & { Env?: string[]; Labels?: Record<string, string>; ExposedPorts?: Record<string, object>; Volumes?: Record<string, object>; OnBuild?: string[] };
+export type RunConfig = Record<string, unknown> & { Env?: string[]; Labels?: Record<string, string>; ExposedPorts?: Record<string, object>; Volumes?: Record<string, object>; OnBuild?: string[] };
 
 /** Applies Dockerfile instructions (`--change 'CMD ["sh"]'`) to an image config's run settings. */
 export function applyChanges(config: RunConfig, changes: string[]): RunConfig {

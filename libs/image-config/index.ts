@@ -1,0 +1,1 @@
+export { applyChanges, type RunConfig } from './changes';

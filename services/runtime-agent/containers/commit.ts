@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { applyChanges } from '../../../libs/image-config';
+import type { imagestore } from '../../../libs/proto';
+import { writeLayerTar } from '../rootfs';
+import type { RuntimeContext } from './context';
+import { recordEvent } from './events';
+import { findLocalContainer } from './lookup';
+import type { Container } from './model';
+import { containerPaths } from './paths';
+
+const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
+
+export interface CommitOptions {
+  /** A name for the new image; none leaves it untagged, as in Docker. */
+  reference: string;
+  comment: string;
+  author: string;
+  /** Dockerfile instructions applied to the config (`--change`). */
+  changes: string[];
+  /** Freeze the container while its layer is read (Docker's default), so the layer is consistent. */
+  pause: boolean;
+}
+
+/**
+ * `docker commit`: the container's writable layer becomes a new layer on top of its image's, and its
+ * run settings the new image's config, stored in the image-store; a commit event follows.
+ */
+export async function commitContainer(context: RuntimeContext, text: string, options: CommitOptions): Promise<imagestore.PutImageResponse> {
+  const container = await findLocalContainer(context, text);
+  const base = await context.images.resolve(container.imageId);
+  const paths = containerPaths(context.stateDir, container.id);
+  const pause = options.pause && container.state === 'running';
+  if (pause) await context.runtime.pause(container.id);
+  let layer: { digest: string; diffId: string; size: number };
+  const file = join(paths.dir, 'commit.tar.gz');
+  try {
+    layer = await packLayer(paths.overlay.upper, file);
+  } finally {
+    if (pause) await context.runtime.resume(container.id);
+  }
+  try {
+    await context.images.writeBlob(file, layer.digest, layer.size, LAYER_MEDIA_TYPE);
+  } finally {
+    await rm(file, { force: true });
+  }
+  const config = imageConfig(JSON.parse(Buffer.from(base.rawConfig).toString('utf8')) as Record<string, unknown>, container, layer.diffId, options);
+  const image = await context.images.putImage({
+    config: Buffer.from(JSON.stringify(config)),
+    layers: [...base.layers, { mediaType: LAYER_MEDIA_TYPE, digest: layer.digest, size: layer.size, platform: undefined, annotations: {} }],
+    tags: options.reference === '' ? [] : [options.reference],
+    eventAction: 'commit',
+  });
+  await context.db.transaction((client) => recordEvent(context, client, container, 'commit', { imageID: image.image!.id, ...(options.comment ? { comment: options.comment } : {}) }));
+  return image;
+}
+
+/** The writable layer as a gzip tar in a file, with the digests of both forms. */
+async function packLayer(upper: string, file: string): Promise<{ digest: string; diffId: string; size: number }> {
+  const plain = createHash('sha256');
+  const compressed = createHash('sha256');
+  const tap = (hash: ReturnType<typeof createHash>) =>
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+  await pipeline(writeLayerTar(upper), tap(plain), createGzip(), tap(compressed), createWriteStream(file, { mode: 0o600 }));
+  return { diffId: `sha256:${plain.digest('hex')}`, digest: `sha256:${compressed.digest('hex')}`, size: (await stat(file)).size };
+}
+
+/** The base image's config with the container's run settings, the new layer and a history entry. */
+function imageConfig(base: Record<string, unknown>, container: Container, diffId: string, options: CommitOptions): Record<string, unknown> {
+  const { spec } = container;
+  const created = new Date().toISOString();
+  const runConfig = applyChanges(
+    {
+      ...((base.config as Record<string, unknown> | undefined) ?? {}),
+      Cmd: spec.cmd ?? undefined,
+      Entrypoint: spec.entrypoint ?? undefined,
+      Env: spec.env,
+      WorkingDir: spec.workingDir === '/' ? '' : spec.workingDir,
+      User: spec.user,
+      Labels: spec.labels,
+      StopSignal: spec.stopSignal === 'SIGTERM' ? undefined : spec.stopSignal,
+    },
+    options.changes,
+  );
+  const rootfs = (base.rootfs as { diff_ids?: string[] } | undefined) ?? {};
+  const history = (base.history as unknown[] | undefined) ?? [];
+  return {
+    ...base,
+    created,
+    ...(options.author ? { author: options.author } : {}),
+    config: runConfig,
+    rootfs: { type: 'layers', diff_ids: [...(rootfs.diff_ids ?? []), diffId] },
+    history: [...history, { created, created_by: spec.argv.join(' '), ...(options.author ? { author: options.author } : {}), ...(options.comment ? { comment: options.comment } : {}) }],
+  };
+}
