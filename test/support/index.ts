@@ -69,4 +69,4 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-export { startRuntime, importBusybox, berthOk, streamEvents, type RuntimeSuite } from './runtime';
+export { startRuntime, startImageStoreWithRuntime, importBusybox, berthOk, streamEvents, type RuntimeSuite } from './runtime';

@@ -10,7 +10,7 @@ import { runtime } from '../../libs/proto';
 import { berth } from './berth';
 import { busyboxLayer } from './images';
 import { sharedServices } from './index';
-import { startServices, type RunningSuite } from './service';
+import { startServices, type RunningService, type RunningSuite } from './service';
 
 export interface RuntimeSuite extends RunningSuite {
   client: runtime.RuntimeServiceClient;
@@ -73,4 +73,12 @@ export async function streamEvents(env: NodeJS.ProcessEnv, type: string, count: 
     await nc.close();
   }
   return got;
+}
+
+/**
+ * An image-store whose runtime-agent answers whether containers use an image, as `rmi` and
+ * `image prune` ask it.
+ */
+export async function startImageStoreWithRuntime(t: TestContext): Promise<RunningService> {
+  return (await startServices(t, ['image-store', 'runtime-agent'])).services['image-store']!;
 }

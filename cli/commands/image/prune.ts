@@ -4,13 +4,13 @@ import { imageStore } from '../../client';
 import { parseFilters } from '../../output';
 import { humanSize } from '../../progress';
 
-/** `berth image prune [--filter k=v]...`: removes dangling images and unreferenced blobs. */
+/** `berth image prune [-a] [--filter k=v]...`: removes dangling (with -a, all unused) images and unreferenced blobs. */
 export async function prune(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { filter: { type: 'string', multiple: true }, force: { type: 'boolean', short: 'f', default: true } }, 'image prune');
+  const { values } = parseFlags(args, { filter: { type: 'string', multiple: true }, force: { type: 'boolean', short: 'f', default: true }, all: { type: 'boolean', short: 'a', default: false } }, 'image prune');
   const store = imageStore();
   let result: imagestore.PruneResponse;
   try {
-    result = await store.call<imagestore.PruneResponse>((m, o, cb) => store.client.prune({ filters: parseFilters(values.filter) }, m, o, cb));
+    result = await store.call<imagestore.PruneResponse>((m, o, cb) => store.client.prune({ filters: parseFilters(values.filter), all: values.all }, m, o, cb));
   } finally {
     store.close();
   }

@@ -75,7 +75,7 @@ export function imageStoreHandlers(
       return removed;
     }),
 
-    prune: rpc.unary(async (request: imagestore.PruneRequest) => pruneImages(images, filterLists(request.filters))),
+    prune: rpc.unary(async (request: imagestore.PruneRequest) => pruneImages(images, filterLists(request.filters), request.all)),
 
     history: rpc.unary(async (request: imagestore.HistoryRequest) => ({
       entries: (await imageHistory(images, request.image)).map(toHistoryEntry),

@@ -16,7 +16,11 @@ export interface ImageContext {
   insecureRegistries: string[];
   /** How long to wait for a registry. */
   registryTimeoutMs: number;
+  /** How many containers use an image: asked of the runtime-agents, which own containers. */
+  containersUsing: ContainersUsing;
 }
+
+export type ContainersUsing = (imageId: string) => Promise<number>;
 
 /** Progress of one piece of a long operation, as Docker shows it. */
 export interface Progress {

@@ -7,14 +7,21 @@ import { removeImage } from './tags';
 
 const PRUNE_FILTERS = new Set(['until', 'label', 'label!']);
 
-/** `docker image prune`: dangling images that match the filters, then the blobs nothing refers to. */
-export async function pruneImages(context: ImageContext & { gcLock: GcLock }, filters: Record<string, string[]>): Promise<{ deleted: string[]; spaceReclaimed: number }> {
+/**
+ * `docker image prune`: dangling images (with all, every image no container uses) that match the
+ * filters, then the blobs nothing refers to.
+ */
+export async function pruneImages(
+  context: ImageContext & { gcLock: GcLock },
+  filters: Record<string, string[]>,
+  all = false,
+): Promise<{ deleted: string[]; spaceReclaimed: number }> {
   for (const key of Object.keys(filters)) {
     if (!PRUNE_FILTERS.has(key)) throw invalidArgument(`invalid filter "${key}": use until, label or label!`);
   }
   const before = filters.until?.[0] === undefined ? undefined : untilTime(filters.until[0]);
   const matches = (image: ImageRow) =>
-    image.tags.length === 0 &&
+    (all || image.tags.length === 0) &&
     (before === undefined || (image.created !== null && image.created < before)) &&
     (filters.label ?? []).every((label) => matchesLabel(image.labels, label)) &&
     (filters['label!'] ?? []).every((label) => !matchesLabel(image.labels, label));
@@ -25,7 +32,9 @@ export async function pruneImages(context: ImageContext & { gcLock: GcLock }, fi
     progress = false;
     for (const image of (await context.repository.listImages()).filter(matches)) {
       try {
-        const removed = await removeImage(context, image.id, { force: false, noPrune: true });
+        // An image with several names goes with all of them, but never one a container uses.
+        if (all && (await context.containersUsing(image.id)) > 0) continue;
+        const removed = await removeImage(context, image.id, { force: all, noPrune: true });
         deleted.push(...removed.deleted);
         progress = true;
       } catch (err) {

@@ -3,9 +3,6 @@ import { resolveImage } from './catalog';
 import type { ImageContext } from './context';
 import { familiarName, formatReference, parseReference } from '../../../libs/reference';
 
-/** How many containers use an image: asked of the runtime-agents, which own containers. */
-export type ContainersUsing = (imageId: string) => Promise<number>;
-
 /** Gives an image another name; the name moves if it named another image. */
 export async function tagImage(context: ImageContext, source: string, target: string): Promise<string> {
   const { image } = await resolveImage(context, source);
@@ -29,7 +26,6 @@ export async function tagImage(context: ImageContext, source: string, target: st
 export interface RemoveOptions {
   force: boolean;
   noPrune: boolean;
-  containersUsing?: ContainersUsing;
 }
 
 /**
@@ -47,8 +43,8 @@ export async function removeImage(context: ImageContext, text: string, options: 
       `image ${image.id.slice(7, 19)} is referenced by several names (${image.tags.map(familiarName).join(', ')}): remove them by name, or force`,
     );
   }
-  if (deleting && options.containersUsing !== undefined && !options.force) {
-    const using = await options.containersUsing(image.id);
+  if (deleting && !options.force) {
+    const using = await context.containersUsing(image.id);
     if (using > 0) throw failedPrecondition(`image ${image.id.slice(7, 19)} is in use by ${using} container${using === 1 ? '' : 's'}: remove them first, or force`);
   }
   if (deleting && (await context.repository.childrenOf(image.id)).length > 0) {

@@ -11,7 +11,7 @@ import {
   requirePrerequisites,
   seedRegistry,
   startRegistry,
-  startService,
+  startImageStoreWithRuntime,
   type RunningService,
   type TestImage,
 } from '../../support';
@@ -57,7 +57,7 @@ function blobsOf(image: TestImage): string[] {
 }
 
 test('garbage collection removes exactly the unreachable blobs, and none of a pull still running', { timeout: 120_000 }, async (t) => {
-  if (!requirePrerequisites(t, { programs: ['docker-registry', 'skopeo'] })) return;
+  if (!requirePrerequisites(t, { root: true, programs: ['docker-registry', 'skopeo'] })) return;
   const registry = await startRegistry();
   t.after(() => registry.stop());
   const big = randomBytes(600 * 1024);
@@ -69,7 +69,7 @@ test('garbage collection removes exactly the unreachable blobs, and none of a pu
   for (const [name, image] of [['a', a], ['b', b], ['c', c]] as const) seedRegistry(t, registry.host, `test/${name}:1`, [image]);
   const slowLayer = c.layers[2]!.digest;
   const proxy = await throttlingProxy(t, registry.host, slowLayer);
-  const store = await startService(t, 'image-store');
+  const store = await startImageStoreWithRuntime(t);
   for (const name of ['a', 'b']) assert.equal((await berth(['pull', '-q', `${registry.host}/test/${name}:1`], store.env)).code, 0);
 
   const pulling = berth(['pull', '-q', `${proxy.host}/test/c:1`], store.env, 90_000);

@@ -12,7 +12,7 @@ import {
   seedRegistry,
   sharedServices,
   startRegistry,
-  startService,
+  startImageStoreWithRuntime,
   type RunningService,
 } from '../../support';
 
@@ -25,13 +25,13 @@ async function ok(store: RunningService, args: string[]): Promise<string> {
 }
 
 test('a re-pulled tag leaves the old image dangling; image prune removes it and its blobs; every change is an event', { timeout: 120_000 }, async (t) => {
-  if (!requirePrerequisites(t, { programs: ['docker-registry', 'skopeo'] })) return;
+  if (!requirePrerequisites(t, { root: true, programs: ['docker-registry', 'skopeo'] })) return;
   const registry = await startRegistry();
   t.after(() => registry.stop());
   const [first, second] = await Promise.all([buildImage(PLATFORM), buildImage(PLATFORM)]);
   const name = `${registry.host}/test/app:1`;
   seedRegistry(t, registry.host, 'test/app:1', [first]);
-  const store = await startService(t, 'image-store');
+  const store = await startImageStoreWithRuntime(t);
 
   await ok(store, ['pull', '-q', name]);
   seedRegistry(t, registry.host, 'test/app:1', [second]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { test } from 'node:test';
-import { berth, buildImage, registryManifest, requirePrerequisites, seedRegistry, startRegistry, startService, type RunningService } from '../../support';
+import { berth, buildImage, registryManifest, requirePrerequisites, seedRegistry, startRegistry, startImageStoreWithRuntime, startService, type RunningService } from '../../support';
 
 const HOST_PLATFORM = { os: 'linux', architecture: process.arch === 'arm64' ? 'arm64' : 'amd64' };
 
@@ -24,12 +24,12 @@ async function ok(store: RunningService, args: string[]): Promise<string> {
 }
 
 test('pull from docker-registry, push to another, pull back: ids and digests identical', { timeout: 120_000 }, async (t) => {
-  if (!requirePrerequisites(t, { programs: ['docker-registry', 'skopeo'] })) return;
+  if (!requirePrerequisites(t, { root: true, programs: ['docker-registry', 'skopeo'] })) return;
   const [source, target] = await Promise.all([startRegistry(), startRegistry()]);
   t.after(() => Promise.all([source.stop(), target.stop()]));
   const image = await buildImage(HOST_PLATFORM);
   seedRegistry(t, source.host, 'test/app:1', [image]);
-  const store = await startService(t, 'image-store');
+  const store = await startImageStoreWithRuntime(t);
 
   const pulled = await ok(store, ['pull', `${source.host}/test/app:1`]);
   assert.match(pulled, /Pull complete/);
@@ -66,12 +66,12 @@ test('pull from docker-registry, push to another, pull back: ids and digests ide
 });
 
 test('a registry with basic auth: refused without login, works after berth login, refused after logout', { timeout: 120_000 }, async (t) => {
-  if (!requirePrerequisites(t, { programs: ['docker-registry', 'skopeo', 'htpasswd'] })) return;
+  if (!requirePrerequisites(t, { root: true, programs: ['docker-registry', 'skopeo', 'htpasswd'] })) return;
   const registry = await startRegistry({ user: { name: 'alice', password: 's3cret' } });
   t.after(() => registry.stop());
   const image = await buildImage(HOST_PLATFORM);
   seedRegistry(t, registry.host, 'private/app:1', [image], 'alice:s3cret');
-  const store = await startService(t, 'image-store');
+  const store = await startImageStoreWithRuntime(t);
   const name = `${registry.host}/private/app:1`;
 
   const anonymous = await berth(['pull', name], store.env);
@@ -104,7 +104,7 @@ function runLogin(store: RunningService, host: string, user: string, password: s
 }
 
 test('a multi-platform index: the host platform by default, another with --platform', { timeout: 120_000 }, async (t) => {
-  if (!requirePrerequisites(t, { programs: ['docker-registry', 'skopeo'] })) return;
+  if (!requirePrerequisites(t, { root: true, programs: ['docker-registry', 'skopeo'] })) return;
   const registry = await startRegistry();
   t.after(() => registry.stop());
   const other = HOST_PLATFORM.architecture === 'amd64' ? { os: 'linux', architecture: 'arm64', variant: 'v8' } : { os: 'linux', architecture: 'amd64' };
