@@ -30,10 +30,11 @@ Images:
 
 Containers:
   run IMAGE [CMD...]   Create and start a container; stream its output and exit with its code
-                       (-d, --rm, --name, -e, --env-file, -w, -u, -m, --cpus, --pids-limit, --restart,
+                       (-d, -i, -t, --rm, --name, -e, --env-file, -w, -u, -m, --cpus, --pids-limit, --restart,
                         --read-only, --tmpfs, -v HOST:CTR[:ro], --mount, --entrypoint, --health-*, -l)
   create IMAGE [CMD..] Create a container without starting it (the same options as run)
-  start [-a] C...      Start containers
+  start [-a] [-i] C... Start containers (-a: attached, exit with its code)
+  attach C             Attach to a running container's input and output
   stop [-t S] C...     Stop containers: the stop signal, then SIGKILL after -t seconds
   restart C...         Stop and start containers
   kill [-s SIG] C...   Send a signal to containers
@@ -112,6 +113,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   update: async () => (await import('./commands/container/verbs.js')).update,
   'container update': async () => (await import('./commands/container/verbs.js')).update,
   'container prune': async () => (await import('./commands/container/verbs.js')).prune,
+  attach: async () => (await import('./commands/container/attach.js')).attach,
+  'container attach': async () => (await import('./commands/container/attach.js')).attach,
   ps: async () => (await import('./commands/container/ps.js')).ps,
   'container ls': async () => (await import('./commands/container/ps.js')).ps,
   'container list': async () => (await import('./commands/container/ps.js')).ps,

@@ -14,7 +14,7 @@ const SERVICES = [
     tables: ['images', 'manifest_children', 'manifests', 'repo_digests', 'tags'],
   },
   { name: 'builder', schema: 'builds', client: builder.BuilderServiceClient, tables: [] },
-  { name: 'runtime-agent', schema: 'runtime', client: runtime.RuntimeServiceClient, tables: [] },
+  { name: 'runtime-agent', schema: 'runtime', client: runtime.RuntimeServiceClient, tables: ['containers', 'image_layers'] },
   { name: 'volume', schema: 'volumes', client: volume.VolumeServiceClient, tables: [] },
 ] as const;
 

@@ -43,7 +43,6 @@ type Values = { [K in keyof typeof CREATE_FLAGS]?: (typeof CREATE_FLAGS)[K] exte
 export function createRequest(values: Values, positionals: string[]): runtime.CreateRequest {
   const [image, ...command] = positionals;
   if (image === undefined) throw invalidArgument('give an image: berth run [OPTIONS] IMAGE [COMMAND] [ARG...]');
-  if (values.tty) throw invalidArgument('-t (a terminal) is not supported yet: leave it out, the output is streamed without one');
   const mounts = [...(values.volume ?? []).map(bindMount), ...(values.mount ?? []).map(mountFlag), ...(values.tmpfs ?? []).map(tmpfsMount)];
   return {
     name: values.name ?? '',
@@ -57,7 +56,7 @@ export function createRequest(values: Values, positionals: string[]): runtime.Cr
       user: values.user ?? '',
       hostname: values.hostname ?? '',
       labels: Object.fromEntries((values.label ?? []).map((label) => splitOnce(label, '='))),
-      tty: false,
+      tty: values.tty ?? false,
       openStdin: values.interactive ?? false,
       stopSignal: values['stop-signal'] ?? '',
       stopTimeout: values['stop-timeout'] === undefined ? undefined : integer(values['stop-timeout'], '--stop-timeout'),

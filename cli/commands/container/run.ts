@@ -4,7 +4,7 @@ import { parseFlagsThenCommand } from '../../args';
 import { runtimeAgent } from '../../client';
 import { pull } from '../image/pull';
 import { CREATE_FLAGS, createRequest } from './create-flags';
-import { writeLogs } from './logs';
+import { attachStreams } from './attach';
 
 type Agent = ReturnType<typeof runtimeAgent>;
 
@@ -25,8 +25,9 @@ export async function create(args: string[]): Promise<number> {
 }
 
 /**
- * `berth run [OPTIONS] IMAGE [COMMAND] [ARG...]`: create, start, and (unless -d) stream the output
- * and exit with the container's exit code. Ctrl-C and SIGTERM are passed on to the container.
+ * `berth run [OPTIONS] IMAGE [COMMAND] [ARG...]`: create, then (unless -d) attach and start, so
+ * that the output streams from its first byte, and exit with the container's exit code. Without a
+ * terminal, Ctrl-C and SIGTERM are passed on to the container.
  */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseFlagsThenCommand(args, { ...CREATE_FLAGS, detach: { type: 'boolean', short: 'd' } }, 'run');
@@ -40,21 +41,26 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write(`berth: ${messageOf(err)}\n`);
       return DAEMON_ERROR;
     }
-    try {
-      await agent.call((m, o, cb) => agent.client.start({ container: id }, m, o, cb));
-    } catch (err) {
-      process.stderr.write(`berth: ${messageOf(err)}\n`);
-      return await startFailureCode(agent, id);
-    }
     if (values.detach) {
+      try {
+        await agent.call((m, o, cb) => agent.client.start({ container: id }, m, o, cb));
+      } catch (err) {
+        process.stderr.write(`berth: ${messageOf(err)}\n`);
+        return await startFailureCode(agent, id);
+      }
       process.stdout.write(`${id}\n`);
       return 0;
     }
     const forward = (signal: NodeJS.Signals) => void agent.call((m, o, cb) => agent.client.kill({ container: id, signal }, m, o, cb)).catch(() => undefined);
-    process.on('SIGINT', forward).on('SIGTERM', forward);
-    await writeLogs(agent, { container: id, follow: true, tail: 0, since: undefined, until: undefined, noStdout: false, noStderr: false });
-    const waited = await agent.call<runtime.WaitResponse>((m, o, cb) => agent.client.wait({ container: id, condition: 0 }, m, { ...o, deadline: Infinity }, cb));
-    return waited.exitCode;
+    // With a terminal, Ctrl-C is a byte for the container's terminal, not a signal here.
+    if (!values.tty) process.on('SIGINT', forward).on('SIGTERM', forward);
+    try {
+      return await attachStreams(agent, id, { start: true, stdin: values.interactive ?? false, tty: values.tty ?? false });
+    } catch (err) {
+      if (!isBerthError(err, 'failed_precondition')) throw err;
+      process.stderr.write(`berth: ${messageOf(err)}\n`);
+      return await startFailureCode(agent, id);
+    }
   } finally {
     agent.close();
   }

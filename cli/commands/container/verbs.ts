@@ -6,7 +6,7 @@ import { humanSize } from '../../progress';
 import { parseFilters } from '../../output';
 import { parseBytes } from '../../units';
 import { restartPolicy } from './create-flags';
-import { writeLogs } from './logs';
+import { attachStreams } from './attach';
 
 type Agent = ReturnType<typeof runtimeAgent>;
 
@@ -34,18 +34,16 @@ async function eachContainer(names: string[], verb: string, act: (agent: Agent, 
   return failed ? 1 : 0;
 }
 
-/** `berth start [-a] CONTAINER...` */
+/** `berth start [-a] [-i] CONTAINER...`: with -a, attached from the first byte, exiting with its code. */
 export async function start(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { attach: { type: 'boolean', short: 'a', default: false } }, 'start');
-  if (!values.attach) return eachContainer(positionals, 'start', (a, container) => a.call((m, o, cb) => a.client.start({ container }, m, o, cb)));
-  if (positionals.length !== 1) throw invalidArgument('start: -a takes one container');
+  const { values, positionals } = parseFlags(args, { attach: { type: 'boolean', short: 'a', default: false }, interactive: { type: 'boolean', short: 'i', default: false } }, 'start');
+  if (!values.attach && !values.interactive) return eachContainer(positionals, 'start', (a, container) => a.call((m, o, cb) => a.client.start({ container }, m, o, cb)));
+  if (positionals.length !== 1) throw invalidArgument('start: -a and -i take one container');
   const agent = runtimeAgent();
   try {
-    const container = positionals[0]!;
-    const since = new Date();
-    await agent.call((m, o, cb) => agent.client.start({ container }, m, o, cb));
-    await writeLogs(agent, { container, follow: true, tail: 0, since, until: undefined, noStdout: false, noStderr: false });
-    return (await agent.call<runtime.WaitResponse>((m, o, cb) => agent.client.wait({ container, condition: 0 }, m, { ...o, deadline: Infinity }, cb))).exitCode;
+    const detail = await agent.call<runtime.InspectResponse>((m, o, cb) => agent.client.inspect({ container: positionals[0]! }, m, o, cb));
+    const config = detail.container!.config!;
+    return await attachStreams(agent, positionals[0]!, { start: true, stdin: values.interactive && config.openStdin, tty: config.tty });
   } finally {
     agent.close();
   }

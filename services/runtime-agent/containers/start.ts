@@ -12,8 +12,11 @@ import type { Container, MountSpec } from './model';
 import { containerPaths, exitsDir } from './paths';
 import { resolveUser } from './users';
 
-/** `docker start`: a created or exited container runs again; a running one is left as it is. */
-export async function startContainer(context: RuntimeContext, text: string): Promise<Container> {
+/**
+ * `docker start`: a created or exited container runs again; a running one is left as it is.
+ * beforeStart runs once the container exists but before its process does (attach uses it).
+ */
+export async function startContainer(context: RuntimeContext, text: string, beforeStart?: () => Promise<void>): Promise<Container> {
   const { id } = await findLocalContainer(context, text);
   return context.locks.run(id, async () => {
     const container = await currentContainer(context, id);
@@ -21,7 +24,7 @@ export async function startContainer(context: RuntimeContext, text: string): Pro
     requireState(container, 'start', ['created', 'exited', 'restarting']);
     clearTimeout(context.timers.get(id));
     context.timers.delete(id);
-    return launchContainer(context, container, { byPolicy: false });
+    return launchContainer(context, container, { byPolicy: false, beforeStart });
   });
 }
 
@@ -37,7 +40,11 @@ export async function currentContainer(context: RuntimeContext, id: string): Pro
  * and conmon starts it through the runtime (conmon, not this agent, is its parent, so that it
  * survives the agent). Call with the container's lock held.
  */
-export async function launchContainer(context: RuntimeContext, container: Container, options: { byPolicy: boolean }): Promise<Container> {
+export async function launchContainer(
+  context: RuntimeContext,
+  container: Container,
+  options: { byPolicy: boolean; beforeStart?: () => Promise<void> },
+): Promise<Container> {
   const paths = containerPaths(context.stateDir, container.id);
   const { spec } = container;
   let pid: number;
@@ -53,7 +60,7 @@ export async function launchContainer(context: RuntimeContext, container: Contai
       gid: user.gid,
       additionalGids: user.additionalGids,
       hostname: spec.hostname,
-      terminal: false,
+      terminal: spec.tty,
       readonlyRoot: spec.readOnlyRoot,
       memoryBytes: spec.resources.memoryBytes,
       cpus: spec.resources.cpus,
@@ -80,7 +87,11 @@ export async function launchContainer(context: RuntimeContext, container: Contai
       logSizeMax: context.logSizeMax,
       conmonPidFile: paths.conmonPid,
       persistDir: paths.persist,
+      stdin: spec.openStdin,
+      tty: spec.tty,
     });
+    // Attached before the process runs, so that a client sees its output from the first byte.
+    await options.beforeStart?.();
     await context.runtime.start(container.id);
   } catch (err) {
     await context.runtime.delete(container.id, true).catch(() => undefined);

@@ -5,6 +5,7 @@ import { openUpload } from '../../../libs/grpc';
 import type { runtime } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
 import {
+  attachContainer,
   commitContainer,
   containerLogs,
   copyFromContainer,
@@ -29,6 +30,7 @@ import {
   unpauseContainer,
   updateContainer,
   waitForContainer,
+  type AttachInput,
   type RuntimeContext,
   type StatsReading,
   type WaitCondition,
@@ -124,6 +126,23 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       for await (const line of lines) await send(toLogResponse(line));
     }),
 
+    attach: rpc.bidiStream<runtime.AttachRequest, runtime.AttachResponse>(async (messages, send, call) => {
+      const iterator = messages[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      const start = first.done ? undefined : first.value.message;
+      if (start?.$case !== 'start') throw invalidArgument('the first attach message must name the container');
+      let sending = Promise.resolve();
+      const forward = (message: runtime.AttachResponse['message']) => void (sending = sending.then(() => send({ message })));
+      const exitCode = await attachContainer(
+        context,
+        start.value.container,
+        { start: start.value.start, input: attachInput(iterator), signal: call.signal },
+        { stdout: (chunk) => forward({ $case: 'stdout', value: chunk }), stderr: (chunk) => forward({ $case: 'stderr', value: chunk }) },
+      );
+      await sending;
+      if (!call.signal.aborted) await send({ message: { $case: 'exitCode', value: exitCode } });
+    }),
+
     exec: rpc.bidiStream<runtime.ExecRequest, runtime.ExecResponse>(async (messages, send, call) => {
       const iterator = messages[Symbol.asyncIterator]();
       const first = await iterator.next();
@@ -193,6 +212,16 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
 
     imageUsage: rpc.unary(async (request: runtime.ImageUsageRequest) => ({ containers: await context.repository.countUsingImage(request.imageId) })),
   };
+}
+
+/** The client's attach messages after the first, as the domain takes them. */
+async function* attachInput(iterator: AsyncIterator<runtime.AttachRequest>): AsyncGenerator<AttachInput> {
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    const message = next.value.message;
+    if (message?.$case === 'stdin') yield { kind: 'stdin', data: Buffer.from(message.value) };
+    else if (message?.$case === 'closeStdin') yield { kind: 'close-stdin' };
+    else if (message?.$case === 'resize') yield { kind: 'resize', rows: message.value.rows, cols: message.value.cols };
+  }
 }
 
 /** Feeds the client's stdin messages to the process until it closes stdin or the stream ends. */

@@ -22,6 +22,10 @@ export interface ConmonOptions {
   runtimeArgs?: string[];
   /** conmon writes `exit` here, and `oom` when the kernel killed the container for memory. */
   persistDir?: string;
+  /** Keep the container's stdin open for attach; it closes when the first attached client closes it. */
+  stdin?: boolean;
+  /** Give the container a terminal (its config's process.terminal must be true). */
+  tty?: boolean;
 }
 
 /** A program's full path: conmon needs the runtime's. */
@@ -60,6 +64,8 @@ export async function createWithConmon(options: ConmonOptions): Promise<number> 
     '--conmon-pidfile', options.conmonPidFile,
     ...(options.logSizeMax !== undefined ? ['--log-size-max', String(options.logSizeMax)] : []),
     ...(options.persistDir !== undefined ? ['--persist-dir', options.persistDir] : []),
+    ...(options.stdin ? ['-i'] : []),
+    ...(options.tty ? ['-t'] : []),
     ...(options.runtimeArgs ?? []).flatMap((arg) => ['--runtime-arg', arg]),
   ];
   // conmon reads the sync and start pipes as fds 3 and 4; Node's extra 'pipe' entries are socketpairs.
@@ -72,6 +78,8 @@ export async function createWithConmon(options: ConmonOptions): Promise<number> 
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const sync = child.stdio[3] as Socket;
   const start = child.stdio[4] as Socket;
+  // conmon outlives this call and may close its ends abruptly: a reset there is not the agent's failure.
+  for (const stream of [child.stderr!, sync, start]) stream.on('error', () => undefined);
   try {
     // conmon waits on the start pipe before it forks: one byte lets it go.
     start.write(Buffer.from([0]));

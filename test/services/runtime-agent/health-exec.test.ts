@@ -43,3 +43,21 @@ test('exec: exit codes, stdin, environment, user and working directory; stats an
   });
   assert.match(stopped.stderr, /cannot exec in container host: it is exited/);
 });
+
+test('attach: run -i feeds stdin, run -t gives a terminal, attach joins a running container', { timeout: 120_000 }, async (t) => {
+  if (!requirePrerequisites(t, RUNTIME)) return;
+  const { env } = await startRuntime(t);
+  const piped = await berth(['run', '-i', '--rm', 'busybox:test', 'sh', '-c', 'cat; echo done'], env, 30_000, 'line one\nline two\n');
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal(piped.stdout, 'line one\nline two\ndone\n');
+
+  const terminal = await berth(['run', '-t', '--rm', 'busybox:test', 'sh', '-c', 'test -t 0 && test -t 1 && echo has-tty; exit 4'], env);
+  assert.equal(terminal.code, 4);
+  assert.equal(terminal.stdout, 'has-tty\r\n', 'a terminal ends lines with CR LF');
+
+  await berthOk(env, ['run', '-d', '-i', '--name', 'talker', 'busybox:test', 'sh', '-c', 'read line; echo got $line; exit 7']);
+  const attached = await berth(['attach', 'talker'], env, 30_000, 'hello\n');
+  assert.equal(attached.code, 7, attached.stderr);
+  assert.equal(attached.stdout, 'got hello\n');
+  assert.equal(await berthOk(env, ['logs', 'talker']), 'got hello\n', 'what attach saw is in the log too');
+});

@@ -1,0 +1,64 @@
+import type { ServiceError } from '@grpc/grpc-js';
+import { invalidArgument } from '../../../libs/errors';
+import { fromServiceError } from '../../../libs/grpc';
+import type { runtime } from '../../../libs/proto';
+import { parseFlags } from '../../args';
+import { runtimeAgent } from '../../client';
+
+type Agent = ReturnType<typeof runtimeAgent>;
+
+/** `berth attach [--no-stdin] CONTAINER`: the container's output here, this terminal's input there. */
+export async function attach(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { 'no-stdin': { type: 'boolean', default: false } }, 'attach');
+  if (positionals.length !== 1) throw invalidArgument('attach: give one container');
+  const agent = runtimeAgent();
+  try {
+    const detail = await agent.call<runtime.InspectResponse>((m, o, cb) => agent.client.inspect({ container: positionals[0]! }, m, o, cb));
+    const config = detail.container!.config!;
+    return await attachStreams(agent, positionals[0]!, { start: false, stdin: config.openStdin && !values['no-stdin'], tty: config.tty });
+  } finally {
+    agent.close();
+  }
+}
+
+/**
+ * Streams a container's output to this process and (with stdin) this process's input to it,
+ * starting it first when asked; with a tty the terminal is raw and its size follows this one's.
+ * Resolves with the container's exit code.
+ */
+export async function attachStreams(agent: Agent, container: string, options: { start: boolean; stdin: boolean; tty: boolean }): Promise<number> {
+  const call = agent.client.attach(agent.metadata(), { deadline: Infinity });
+  const send = (message: runtime.AttachRequest['message']) => call.write({ message });
+  send({ $case: 'start', value: { container, start: options.start } });
+  const raw = options.tty && process.stdin.isTTY;
+  const sendSize = () => send({ $case: 'resize', value: { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 } });
+  if (raw) process.stdin.setRawMode(true);
+  if (options.tty && process.stdout.isTTY) process.stdout.on('resize', sendSize);
+  if (options.stdin) {
+    process.stdin.on('data', (chunk: Buffer) => send({ $case: 'stdin', value: chunk }));
+    process.stdin.once('end', () => send({ $case: 'closeStdin', value: true }));
+  }
+  let exitCode = 0;
+  let sizeSent = false;
+  try {
+    for await (const response of call as AsyncIterable<runtime.AttachResponse>) {
+      // The terminal exists once the container does: the first output says it does.
+      if (options.tty && process.stdout.isTTY && !sizeSent) {
+        sizeSent = true;
+        sendSize();
+      }
+      const message = response.message;
+      if (message?.$case === 'stdout') process.stdout.write(message.value);
+      else if (message?.$case === 'stderr') process.stderr.write(message.value);
+      else if (message?.$case === 'exitCode') exitCode = message.value;
+    }
+  } catch (err) {
+    throw fromServiceError(err as ServiceError, agent.endpoint);
+  } finally {
+    if (raw) process.stdin.setRawMode(false);
+    process.stdout.off('resize', sendSize);
+    process.stdin.pause();
+    call.end();
+  }
+  return exitCode;
+}
