@@ -30,19 +30,24 @@ export async function handleExitFile(context: RuntimeContext, id: string): Promi
  * state becomes exited (or restarting, when its policy says so) with the oom and die events, and an
  * auto-remove container goes. Call with the container's lock held.
  */
-export async function recordExit(context: RuntimeContext, container: Container, exitCode: number, error = ''): Promise<Container> {
+export async function recordExit(
+  context: RuntimeContext,
+  container: Container,
+  exitCode: number,
+  options: { error?: string; lost?: boolean } = {},
+): Promise<Container> {
   const paths = containerPaths(context.stateDir, container.id);
   stopHealthChecks(context, container.id);
   const oomKilled = existsSync(join(paths.persist, 'oom'));
   await context.runtime.delete(container.id, true).catch((err: unknown) => context.logger.warn({ container: container.id }, `runtime delete: ${messageOf(err)}`));
   await unmountOverlay(paths.overlay).catch((err: unknown) => context.logger.warn({ container: container.id }, messageOf(err)));
-  const restart = shouldRestart(container, exitCode);
+  const restart = shouldRestart(container, exitCode, options.lost ?? false);
   const exited = await context.db.transaction(async (client) => {
     const updated = await context.repository.update(client, container.id, {
       state: restart ? 'restarting' : 'exited',
       pid: 0,
       exitCode,
-      error,
+      error: options.error ?? '',
       oomKilled,
       finishedAt: new Date(),
     });

@@ -32,7 +32,7 @@ export async function reconcile(context: RuntimeContext): Promise<void> {
               if (adopted.state === 'running') startHealthChecks(context, adopted);
               return;
             }
-            await recordExit(context, { ...container, stoppedByUser: container.stoppedByUser || container.spec.restartPolicy.name === 'on-failure' }, LOST, 'the container was not running when the agent started (host reboot?)');
+            await recordExit(context, container, LOST, { error: 'the container was not running when the agent started (host reboot?)', lost: true });
             return;
           }
           case 'restarting':

@@ -10,8 +10,11 @@ const HEALTHY_RUN_MS = 10_000;
 
 const delays = new Map<string, number>();
 
-/** Whether the policy starts the container again after this exit; never after a user stopped it. */
-export function shouldRestart(container: Container, exitCode: number): boolean {
+/**
+ * Whether the policy starts the container again after this exit; never after a user stopped it.
+ * A container lost with its host (a reboot) is not a failure of its own: on-failure leaves it.
+ */
+export function shouldRestart(container: Container, exitCode: number, lost = false): boolean {
   const { name, maximumRetryCount } = container.spec.restartPolicy;
   if (container.stoppedByUser) return false;
   switch (name) {
@@ -19,7 +22,7 @@ export function shouldRestart(container: Container, exitCode: number): boolean {
     case 'unless-stopped':
       return true;
     case 'on-failure':
-      return exitCode !== 0 && (maximumRetryCount === 0 || container.restartCount < maximumRetryCount);
+      return !lost && exitCode !== 0 && (maximumRetryCount === 0 || container.restartCount < maximumRetryCount);
     default:
       return false;
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { berth, berthOk, eventually, requirePrerequisites, startRuntime, streamEvents } from '../../support';
+import { berth, berthOk, eventually, processesMentioning, removeContainersOf, requirePrerequisites, startRuntime, streamEvents } from '../../support';
 
 const RUNTIME = { root: true, programs: ['runc', 'conmon'] };
 
@@ -51,4 +51,30 @@ test('restart policies: on-failure with a maximum, always until stopped, never a
   assert.match(stopped, /^exited /);
   await sleep(1_500);
   assert.equal(await inspect('forever'), stopped, 'a stopped container stays stopped');
+});
+
+test('after a host reboot the agent starts always and unless-stopped containers again, and marks the rest exited', { timeout: 180_000 }, async (t) => {
+  if (!requirePrerequisites(t, RUNTIME)) return;
+  const suite = await startRuntime(t);
+  const { env, stateDir } = suite;
+  for (const [name, policy] of [['always-on', 'always'], ['mostly-on', 'unless-stopped'], ['plain', 'no'], ['stopped-by-me', 'always']] as const) {
+    await berthOk(env, ['run', '-d', '--name', name, '--restart', policy, 'busybox:test', 'sh', '-c', `echo ${name}; sleep 1000`]);
+  }
+  await berthOk(env, ['stop', '-t', '0', 'stopped-by-me']);
+
+  // A reboot, as the agent sees it: it is gone, and so are every container process and conmon.
+  await suite.services['runtime-agent']!.kill();
+  for (const { pid, command } of processesMentioning(stateDir)) if (command.startsWith('/usr/bin/conmon') || command.startsWith('conmon')) process.kill(pid, 'SIGKILL');
+  removeContainersOf(stateDir);
+  await suite.spawn('runtime-agent');
+
+  const status = (name: string) => berthOk(env, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', name]).then((s) => s.trim());
+  await eventually(async () => ((await status('always-on')).startsWith('running') && (await status('mostly-on')).startsWith('running') ? true : undefined), 20_000, 'the always containers to run again');
+  assert.equal(await status('plain'), 'exited 255');
+  assert.equal(await status('stopped-by-me'), 'exited 137', 'a container its user stopped stays stopped');
+  assert.equal(await berthOk(env, ['logs', '--tail', '1', 'always-on']), 'always-on\n');
+  assert.equal(await berthOk(env, ['logs', 'always-on']), 'always-on\nalways-on\n', 'the log keeps both runs');
+  const stamped = await berthOk(env, ['logs', '-t', '--since', '10m', 'plain']);
+  assert.match(stamped, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z plain\n$/);
+  assert.equal(await berthOk(env, ['logs', '--until', '2000-01-01T00:00:00Z', 'plain']), '');
 });
