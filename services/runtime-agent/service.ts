@@ -11,6 +11,8 @@ import { LayerStore } from './layers';
 import { OciRuntime } from './oci';
 import { ContainerRepository } from './store/repository';
 
+const LAYER_COLLECTION_INTERVAL_MS = 10 * 60 * 1000;
+
 export function main(telemetry: Telemetry): Promise<void> {
   return runService(
     {
@@ -44,8 +46,12 @@ export function main(telemetry: Telemetry): Promise<void> {
         await reconcile(context);
         const monitor = new ExitMonitor(context);
         await monitor.start();
-        void collectLayers(context).catch((err: unknown) => service.logger.warn({ err }, 'layer collection at start failed'));
+        // Layers go when their last container does, and (found here) when their image left the image-store.
+        const collect = () => void collectLayers(context).catch((err: unknown) => service.logger.warn({ err }, 'layer collection failed'));
+        collect();
+        const collector = setInterval(collect, LAYER_COLLECTION_INTERVAL_MS).unref();
         service.onStop(async () => {
+          clearInterval(collector);
           monitor.stop();
           imageStore.close();
         });

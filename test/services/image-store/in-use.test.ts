@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { berth, berthOk, importBusybox, requirePrerequisites, startRuntime } from '../../support';
+import { berth, berthOk, eventually, importBusybox, requirePrerequisites, startRuntime } from '../../support';
 
 test('an image a container uses is kept: rmi refuses without force, prune --all leaves it; the runtime-agent is asked', { timeout: 180_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;
@@ -29,4 +31,9 @@ test('an image a container uses is kept: rmi refuses without force, prune --all 
   await berthOk(env, ['rm', 'user']);
   assert.match(await berthOk(env, ['image', 'prune', '-a']), new RegExp(`deleted: ${usedId}`));
   assert.equal((await berth(['image', 'inspect', 'busybox:used'], env)).code, 1);
+
+  // The agent drops layers that no container and no image of the image-store needs (at start, and after removals).
+  await suite.services['runtime-agent']!.stop();
+  await suite.spawn('runtime-agent');
+  await eventually(() => (readdirSync(join(suite.stateDir, 'layers')).filter((n) => !n.startsWith('.')).length === 0 ? true : undefined), 10_000, 'the unused layers to go');
 });
