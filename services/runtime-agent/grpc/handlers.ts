@@ -131,15 +131,15 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       const first = await iterator.next();
       const start = first.done ? undefined : first.value.message;
       if (start?.$case !== 'start') throw invalidArgument('the first attach message must name the container');
-      let sending = Promise.resolve();
-      const forward = (message: runtime.AttachResponse['message']) => void (sending = sending.then(() => send({ message })));
+      const output = inOrder((message: runtime.AttachResponse['message']) => send({ message }));
+      const forward = output.push;
       const exitCode = await attachContainer(
         context,
         start.value.container,
         { start: start.value.start, input: attachInput(iterator), signal: call.signal },
         { stdout: (chunk) => forward({ $case: 'stdout', value: chunk }), stderr: (chunk) => forward({ $case: 'stderr', value: chunk }) },
       );
-      await sending;
+      await output.flushed();
       if (!call.signal.aborted) await send({ message: { $case: 'exitCode', value: exitCode } });
     }),
 
@@ -150,9 +150,8 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       if (start?.$case !== 'start') throw invalidArgument('the first exec message must name the command');
       const stdin = start.value.stdin ? new PassThrough() : undefined;
       if (stdin !== undefined) void pumpStdin(iterator, stdin);
-      // Output is sent in order; a slow client slows the process down, as a pipe would.
-      let sending = Promise.resolve();
-      const forward = (message: runtime.ExecResponse['message']) => void (sending = sending.then(() => send({ message })));
+      const output = inOrder((message: runtime.ExecResponse['message']) => send({ message }));
+      const forward = output.push;
       const exitCode = await execInContainer(
         context,
         start.value.container,
@@ -160,7 +159,7 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
         { stdout: (chunk) => forward({ $case: 'stdout', value: chunk }), stderr: (chunk) => forward({ $case: 'stderr', value: chunk }) },
         (id) => forward({ $case: 'id', value: id }),
       );
-      await sending;
+      await output.flushed();
       if (!call.signal.aborted) await send({ message: { $case: 'exitCode', value: exitCode } });
     }),
 
@@ -211,6 +210,18 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
     prune: rpc.unary(async (request: runtime.PruneRequest) => pruneContainers(context, filterLists(request.filters))),
 
     imageUsage: rpc.unary(async (request: runtime.ImageUsageRequest) => ({ containers: await context.repository.countUsingImage(request.imageId) })),
+  };
+}
+
+/**
+ * Sends a process's output in the order it came, without making the process wait for each send;
+ * flushed() resolves once everything pushed so far is sent.
+ */
+function inOrder<M>(send: (message: M) => Promise<void>): { push(message: M): void; flushed(): Promise<void> } {
+  let chain = Promise.resolve();
+  return {
+    push: (message) => void (chain = chain.then(() => send(message))),
+    flushed: () => chain,
   };
 }
 
