@@ -1,6 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { messageOf } from '../../../libs/errors';
+import { removeShortName } from '../rootfs';
 import type { RuntimeContext } from './context';
 
 /** Collections are batched: many removals in a row make one pass. */
@@ -46,6 +47,7 @@ export async function collectLayers(context: RuntimeContext): Promise<string[]> 
   const removed: string[] = [];
   for (const name of await readdir(context.layers.root)) {
     if (name.startsWith('.') || inUse.has(name)) continue;
+    await removeShortName(join(context.layers.root, name));
     await rm(join(context.layers.root, name), { recursive: true, force: true });
     removed.push(name);
   }

@@ -1,4 +1,4 @@
-export { mountOverlay, unmountOverlay, overlayDirs, type OverlayDirs } from './overlay';
+export { mountOverlay, unmountOverlay, overlayDirs, removeShortName, type OverlayDirs } from './overlay';
 export { containerChanges, writeLayerTar, type Change } from './diff';
 export { exportFilesystem } from './export';
 export { copyIn, copyOut, resolveInRoot } from './copy';

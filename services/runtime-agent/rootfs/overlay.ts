@@ -1,13 +1,36 @@
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { failedPrecondition } from '../../../libs/errors';
 
 const run = promisify(execFile);
 
-/** The page the legacy mount(2) takes for options: more layers than fit must be named shorter. */
+/** The page the legacy mount(2) takes for options: layers are named short to fit many. */
 const MOUNT_OPTIONS_LIMIT = 4096;
+
+/** Short names of layer directories, beside them: `.l/<first 12 characters>` → `../<name>`. */
+const SHORT_LINKS = '.l';
+const SHORT_LENGTH = 12;
+
+/**
+ * A layer directory's short name, relative to the layers' root, made on first use: 100 layers of
+ * 64-character names would not fit the mount options; 100 of 16 do (Docker's overlay2 does the same).
+ */
+async function shortName(layerDir: string): Promise<string> {
+  const name = basename(layerDir);
+  const link = join(SHORT_LINKS, name.slice(0, SHORT_LENGTH));
+  await mkdir(join(dirname(layerDir), SHORT_LINKS), { recursive: true, mode: 0o700 });
+  await symlink(join('..', name), join(dirname(layerDir), link)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  return link;
+}
+
+/** Forgets the short name of a layer directory that is being removed. */
+export async function removeShortName(layerDir: string): Promise<void> {
+  await rm(join(dirname(layerDir), SHORT_LINKS, basename(layerDir).slice(0, SHORT_LENGTH)), { force: true });
+}
 
 /**
  * Where the runtime mounts /dev, /proc and /sys: made in a layer of the container's own below its
@@ -42,8 +65,9 @@ export async function mountOverlay(layerDirs: string[], dirs: OverlayDirs): Prom
   await Promise.all(RUNTIME_MOUNT_POINTS.map((name) => mkdir(join(dirs.init, name), { recursive: true, mode: 0o755 })));
   const layersRoot = dirname(layerDirs[0]!);
   const sameRoot = layerDirs.every((d) => dirname(d) === layersRoot);
+  const names = sameRoot ? await Promise.all(layerDirs.map(shortName)) : layerDirs;
   // overlayfs lists the upper-most lower layer first; the container's init layer is above the image's.
-  const lower = [dirs.init, ...[...layerDirs].reverse().map((d) => (sameRoot ? basename(d) : d))].join(':');
+  const lower = [dirs.init, ...names.reverse()].join(':');
   const options = `lowerdir=${lower},upperdir=${dirs.upper},workdir=${dirs.work},index=off`;
   if (options.length >= MOUNT_OPTIONS_LIMIT) {
     throw failedPrecondition(`the image has too many layers (${layerDirs.length}) for one overlay mount's options`);

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { isBerthError } from '../../../libs/errors';
 import { LayerStore, type LayerToUnpack } from '../../../services/runtime-agent/layers';
+import { mountOverlay, overlayDirs, unmountOverlay } from '../../../services/runtime-agent/rootfs';
 import { buildImage, requirePrerequisites, type TestImage } from '../../support';
 
 const PLATFORM = { os: 'linux', architecture: 'amd64' };
@@ -83,4 +84,23 @@ test('a blob or a tar that does not match its digest is refused and leaves nothi
   await refused({ ...layer!, diffId: other.layers[1]!.diffId }, image.layers[0]!.blob, /does not match its diff id/);
   await refused({ ...layer!, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }, image.layers[0]!.blob, /unsupported media type/);
   await refused(layer!, Buffer.from('not a gzip stream at all'), /not a valid gzip-compressed tar/);
+});
+
+test('an image of 100 layers mounts: the lower directories are named short, within the one page of mount options', { timeout: 60_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true })) return;
+  const layers = await store(t);
+  const extraLayers = Array.from({ length: 98 }, (_, i) => [{ path: `layer-${i}`, type: 'file' as const, content: `${i}\n` }]);
+  const image = await buildImage(PLATFORM, { extraLayers });
+  assert.equal(image.layers.length, 100);
+  const dirs = await layers.ensure(layersOf(image), blobSource(image).open);
+  const container = overlayDirs(join(dirname(layers.root), 'container'));
+  // Unmounted here, not in an after hook: the store's directory is removed by an earlier one.
+  try {
+    await mountOverlay(dirs, container);
+    assert.equal(readFileSync(join(container.merged, 'layer-97'), 'utf8'), '97\n', 'the top layer');
+    assert.equal(readFileSync(join(container.merged, 'layer-0'), 'utf8'), '0\n', 'a low one');
+    assert.ok(existsSync(join(container.merged, 'bin', 'busybox')), 'the base');
+  } finally {
+    await unmountOverlay(container);
+  }
 });
