@@ -1,4 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { failedPrecondition, notFound } from '../../../libs/errors';
 import { resolveProgram } from './conmon';
@@ -67,6 +69,8 @@ export class OciRuntime {
 
   /** Forgets a stopped container (with force, kills it first); one the runtime does not know is fine. */
   async delete(id: string, force = false): Promise<void> {
+    // The runtime keeps a directory per container it knows: none means nothing to forget (and no process to spawn).
+    if (!existsSync(join(this.root, id))) return;
     try {
       await this.run(['delete', ...(force ? ['--force'] : []), id]);
     } catch (err) {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, rm, symlink } from 'node:fs/promises';
+import { mkdir, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { failedPrecondition } from '../../../libs/errors';
@@ -87,10 +87,21 @@ export async function mountOverlay(layerDirs: string[], dirs: OverlayDirs): Prom
 
 /** Unmounts a container's root; one that is not mounted is fine. */
 export async function unmountOverlay(dirs: OverlayDirs): Promise<void> {
+  if (!(await isMountPoint(dirs.merged))) return;
   try {
     await run('umount', [dirs.merged]);
   } catch (err) {
     const text = (err as { stderr?: string }).stderr ?? '';
     if (!/not mounted|no mount point/.test(text)) throw failedPrecondition(`cannot unmount ${dirs.merged}: ${text.trim()}`);
+  }
+}
+
+/** Whether something is mounted at path: a mount point's device differs from its parent's. */
+async function isMountPoint(path: string): Promise<boolean> {
+  try {
+    const [own, parent] = await Promise.all([stat(path), stat(dirname(path))]);
+    return own.dev !== parent.dev;
+  } catch {
+    return false;
   }
 }
