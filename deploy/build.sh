@@ -24,5 +24,5 @@ $bin/esbuild berth=cli/main.ts --bundle --platform=node --target=node20 --format
   --outdir=dist/bin --out-extension:.js=.mjs --chunk-names=chunks/[name]-[hash] --log-level=warning \
   --banner:js="#!/usr/bin/env node
 import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" \
-  --external:pino-pretty --external:pino --external:pg-native
+  --external:pino-pretty --external:pino --external:pg-native --external:@grpc/proto-loader --external:protobufjs
 chmod +x dist/bin/berth.mjs
