@@ -28,8 +28,29 @@ export async function attach(args: string[]): Promise<number> {
  */
 export async function attachStreams(agent: Agent, container: string, options: { start: boolean; stdin: boolean; tty: boolean }): Promise<number> {
   const call = agent.client.attach(agent.metadata(), { deadline: Infinity });
-  const send = (message: runtime.AttachRequest['message']) => call.write({ message });
-  send({ $case: 'start', value: { container, start: options.start } });
+  call.write({ message: { $case: 'start', value: { container, start: options.start } } });
+  return relayTerminal(call, agent.endpoint, options);
+}
+
+/** The messages attach and exec have in common, each way. */
+type InputMessage = { $case: 'stdin'; value: Buffer } | { $case: 'closeStdin'; value: boolean } | { $case: 'resize'; value: { rows: number; cols: number } };
+/** What relayTerminal needs of an attach or exec call (method syntax: either call's requests fit). */
+interface TerminalCall extends AsyncIterable<unknown> {
+  write(request: { message: InputMessage }): boolean;
+  end(): void;
+}
+type OutputMessage = { $case: 'stdout'; value: Buffer } | { $case: 'stderr'; value: Buffer } | { $case: 'exitCode'; value: number } | { $case: 'id'; value: string };
+
+/**
+ * Relays an attach or exec call once its first message is sent: output here, this process's input
+ * and terminal size there (raw mode with a tty). Resolves with the exit code, the last message.
+ */
+export async function relayTerminal(
+  call: TerminalCall,
+  endpoint: string,
+  options: { stdin: boolean; tty: boolean },
+): Promise<number> {
+  const send = (message: InputMessage) => call.write({ message });
   const raw = options.tty && process.stdin.isTTY;
   const sendSize = () => send({ $case: 'resize', value: { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 } });
   if (raw) process.stdin.setRawMode(true);
@@ -41,8 +62,8 @@ export async function attachStreams(agent: Agent, container: string, options: { 
   let exitCode = 0;
   let sizeSent = false;
   try {
-    for await (const response of call as AsyncIterable<runtime.AttachResponse>) {
-      // The terminal exists once the container does: the first output says it does.
+    for await (const response of call as AsyncIterable<{ message?: OutputMessage }>) {
+      // The terminal exists once the process does: the first output says it does.
       if (options.tty && process.stdout.isTTY && !sizeSent) {
         sizeSent = true;
         sendSize();
@@ -53,7 +74,7 @@ export async function attachStreams(agent: Agent, container: string, options: { 
       else if (message?.$case === 'exitCode') exitCode = message.value;
     }
   } catch (err) {
-    throw fromServiceError(err as ServiceError, agent.endpoint);
+    throw fromServiceError(err as ServiceError, endpoint);
   } finally {
     if (raw) process.stdin.setRawMode(false);
     process.stdout.off('resize', sendSize);

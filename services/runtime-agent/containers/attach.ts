@@ -35,7 +35,7 @@ export async function attachContainer(
       await connect();
     }
     const attached = connection!;
-    if (options.input !== undefined) void forwardInput(options.input, attached, bundle);
+    if (options.input !== undefined) void forwardAttachInput(options.input, attached, bundle);
     const onAbort = () => attached.close();
     options.signal?.addEventListener('abort', onAbort);
     await Promise.race([attached.ended, untilNotRunning(context, container.id).then(() => new Promise((resolve) => setTimeout(resolve, DRAIN_MS)))]);
@@ -46,7 +46,8 @@ export async function attachContainer(
   }
 }
 
-async function forwardInput(input: AsyncIterable<AttachInput>, connection: AttachConnection, bundle: string): Promise<void> {
+/** Feeds an attached client's input to conmon: stdin, its end, and terminal sizes. */
+export async function forwardAttachInput(input: AsyncIterable<AttachInput>, connection: AttachConnection, bundle: string): Promise<void> {
   try {
     for await (const message of input) {
       if (message.kind === 'stdin') await connection.write(message.data);

@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { invalidArgument } from '../../../libs/errors';
 import { filterLists } from '../../../libs/filters';
 import { openUpload } from '../../../libs/grpc';
@@ -136,7 +136,7 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       const exitCode = await attachContainer(
         context,
         start.value.container,
-        { start: start.value.start, input: attachInput(iterator), signal: call.signal },
+        { start: start.value.start, input: clientInput(iterator), signal: call.signal },
         { stdout: (chunk) => forward({ $case: 'stdout', value: chunk }), stderr: (chunk) => forward({ $case: 'stderr', value: chunk }) },
       );
       await output.flushed();
@@ -148,14 +148,20 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       const first = await iterator.next();
       const start = first.done ? undefined : first.value.message;
       if (start?.$case !== 'start') throw invalidArgument('the first exec message must name the command');
-      const stdin = start.value.stdin ? new PassThrough() : undefined;
-      if (stdin !== undefined) void pumpStdin(iterator, stdin);
       const output = inOrder((message: runtime.ExecResponse['message']) => send({ message }));
       const forward = output.push;
       const exitCode = await execInContainer(
         context,
         start.value.container,
-        { cmd: start.value.cmd, env: start.value.env, user: start.value.user, workingDir: start.value.workingDir, privileged: start.value.privileged, stdin },
+        {
+          cmd: start.value.cmd,
+          env: start.value.env,
+          user: start.value.user,
+          workingDir: start.value.workingDir,
+          privileged: start.value.privileged,
+          tty: start.value.tty,
+          input: start.value.stdin || start.value.tty ? clientInput(iterator) : undefined,
+        },
         { stdout: (chunk) => forward({ $case: 'stdout', value: chunk }), stderr: (chunk) => forward({ $case: 'stderr', value: chunk }) },
         (id) => forward({ $case: 'id', value: id }),
       );
@@ -225,26 +231,12 @@ function inOrder<M>(send: (message: M) => Promise<void>): { push(message: M): vo
   };
 }
 
-/** The client's attach messages after the first, as the domain takes them. */
-async function* attachInput(iterator: AsyncIterator<runtime.AttachRequest>): AsyncGenerator<AttachInput> {
+/** A client's messages after the first (attach or exec), as the domain takes them. */
+async function* clientInput(iterator: AsyncIterator<runtime.AttachRequest | runtime.ExecRequest>): AsyncGenerator<AttachInput> {
   for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
     const message = next.value.message;
     if (message?.$case === 'stdin') yield { kind: 'stdin', data: Buffer.from(message.value) };
     else if (message?.$case === 'closeStdin') yield { kind: 'close-stdin' };
     else if (message?.$case === 'resize') yield { kind: 'resize', rows: message.value.rows, cols: message.value.cols };
   }
-}
-
-/** Feeds the client's stdin messages to the process until it closes stdin or the stream ends. */
-async function pumpStdin(iterator: AsyncIterator<runtime.ExecRequest>, stdin: PassThrough): Promise<void> {
-  try {
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      const message = next.value.message;
-      if (message?.$case === 'stdin') stdin.write(message.value);
-      else if (message?.$case === 'closeStdin') break;
-    }
-  } catch {
-    // The client went away: the process sees the end of its input.
-  }
-  stdin.end();
 }

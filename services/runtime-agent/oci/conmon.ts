@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -48,64 +48,197 @@ export function resolveProgram(program: string): string {
  * container's pid once the runtime has created it; the caller then runs `runtime start`.
  */
 export async function createWithConmon(options: ConmonOptions): Promise<number> {
-  const runtime = resolveProgram(options.runtime);
-  const args = [
-    '--api-version', '1',
-    '-c', options.id,
-    '-u', options.id,
-    '-r', runtime,
-    '-b', options.bundle,
+  const conmon = ConmonProcess.spawn(options.conmon, [
+    ...commonArgs(options),
     '-p', join(options.bundle, 'pidfile'),
-    '-n', options.id,
     '--exit-dir', options.exitDir,
-    '--full-attach',
     '-l', `k8s-file:${options.logPath}`,
-    '--log-level', 'error',
     '--conmon-pidfile', options.conmonPidFile,
     ...(options.logSizeMax !== undefined ? ['--log-size-max', String(options.logSizeMax)] : []),
     ...(options.persistDir !== undefined ? ['--persist-dir', options.persistDir] : []),
     ...(options.stdin ? ['-i'] : []),
     ...(options.tty ? ['-t'] : []),
-    ...(options.runtimeArgs ?? []).flatMap((arg) => ['--runtime-arg', arg]),
-  ];
-  // conmon reads the sync and start pipes as fds 3 and 4; Node's extra 'pipe' entries are socketpairs.
-  const child = spawn(resolveProgram(options.conmon), args, {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
-    env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
-    detached: true,
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const sync = child.stdio[3] as Socket;
-  const start = child.stdio[4] as Socket;
-  // conmon outlives this call and may close its ends abruptly: a reset there is not the agent's failure.
-  for (const stream of [child.stderr!, sync, start]) stream.on('error', () => undefined);
+  ]);
   try {
     // conmon waits on the start pipe before it forks: one byte lets it go.
-    start.write(Buffer.from([0]));
-    const line = await firstLine(sync, () => stderr);
-    const message = JSON.parse(line) as { data: number; message?: string };
+    conmon.release();
+    const message = await conmon.sync.next();
     if (message.data < 0) throw failedPrecondition(`the runtime could not create container ${options.id}: ${message.message?.trim() || 'no reason given'}`);
     return message.data;
   } finally {
-    sync.destroy();
-    start.destroy();
-    child.unref();
+    conmon.detach();
   }
 }
 
-/** One line from conmon's sync pipe (not to its end: conmon keeps the pipe open). */
-function firstLine(socket: Socket, stderr: () => string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const newline = text.indexOf('\n');
-      if (newline !== -1) resolve(text.slice(0, newline));
+export interface ConmonExecOptions {
+  conmon: string;
+  runtime: string;
+  runtimeArgs?: string[];
+  /** The container. */
+  id: string;
+  /** The exec's own directory: conmon's bundle for it (its attach socket, ctl FIFO and exit file). */
+  bundle: string;
+  /** The process spec (process.json) to run. */
+  processFile: string;
+  stdin: boolean;
+  tty: boolean;
+}
+
+/** An exec process run by conmon: attach to it before it starts, then wait for its exit code. */
+export interface ConmonExec {
+  /** Resolves with the exit code (126/127 are the runtime's, when the process could not start). */
+  exited: Promise<number>;
+}
+
+/**
+ * Runs a process in a running container through conmon (`-e --exec-attach`), as podman does for a
+ * terminal: conmon makes the attach socket in bundle and waits; onReady attaches to it; then the
+ * process starts. Used for execs with a terminal, which `runtime exec` can only give to a process
+ * that can take a terminal's fd over a socket.
+ */
+export async function execWithConmon(options: ConmonExecOptions, onReady: () => Promise<void>): Promise<ConmonExec> {
+  const conmon = ConmonProcess.spawn(
+    options.conmon,
+    [
+      ...commonArgs(options),
+      '-p', join(options.bundle, 'pid'),
+      '--exit-dir', options.bundle,
+      '-l', 'none',
+      '-e', '--exec-process-spec', options.processFile, '--exec-attach',
+      ...(options.stdin ? ['-i'] : []),
+      ...(options.tty ? ['-t'] : []),
+    ],
+    true,
+  );
+  try {
+    conmon.release();
+    const ready = await conmon.attach!.next();
+    if (ready.data < 0) throw failedPrecondition(`the runtime could not run the process: ${ready.message?.trim() || 'no reason given'}`);
+    await onReady();
+    conmon.release();
+    const started = await conmon.sync.next();
+    if (started.data < 0) throw failedPrecondition(`the runtime could not run the process: ${started.message?.trim() || 'no reason given'}`);
+  } catch (err) {
+    conmon.detach();
+    throw err;
+  }
+  return {
+    exited: conmon.sync.next().then(
+      (message) => message.data,
+      () => 255,
+    ).finally(() => conmon.detach()),
+  };
+}
+
+/** The arguments every conmon run takes: ids, runtime, bundle, attach socket in the bundle. */
+function commonArgs(options: { id: string; runtime: string; bundle: string; runtimeArgs?: string[] }): string[] {
+  return [
+    '--api-version', '1',
+    '-c', options.id,
+    '-u', options.id,
+    '-r', resolveProgram(options.runtime),
+    '-b', options.bundle,
+    '-n', options.id,
+    '--full-attach',
+    '--log-level', 'error',
+    ...(options.runtimeArgs ?? []).flatMap((arg) => ['--runtime-arg', arg]),
+  ];
+}
+
+/** A message on one of conmon's pipes: a pid, an exit code, or -1 with the runtime's error. */
+interface ConmonMessage {
+  data: number;
+  message?: string;
+}
+
+/**
+ * conmon with its pipes (RUNTIME-NOTES.md §1): sync (fd 3) carries its messages, a byte on start
+ * (fd 4) lets it go on, and attach (fd 5) says when an exec's attach socket is ready. Node's extra
+ * 'pipe' stdio entries are socketpairs, which is what conmon expects.
+ */
+class ConmonProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly sync: MessageReader,
+    private readonly start: Socket,
+    readonly attach: MessageReader | undefined,
+  ) {}
+
+  static spawn(conmon: string, args: string[], withAttachPipe = false): ConmonProcess {
+    const child = spawn(resolveProgram(conmon), args, {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', ...(withAttachPipe ? ['pipe' as const] : [])],
+      env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', ...(withAttachPipe ? { _OCI_ATTACHPIPE: '5' } : {}) },
+      detached: true,
     });
-    socket.once('close', () => (text.trim() !== '' ? resolve(text.trim()) : reject(failedPrecondition(`conmon ended without a word: ${stderr().trim()}`))));
-    socket.once('error', reject);
-  });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const pipes = (child.stdio as unknown as Array<Socket | null>).slice(3).filter((p): p is Socket => p !== null);
+    // conmon outlives this call and may close its ends abruptly: a reset there is not the agent's failure.
+    for (const stream of [child.stderr!, ...pipes]) stream.on('error', () => undefined);
+    const reader = (socket: Socket) => new MessageReader(socket, () => stderr);
+    return new ConmonProcess(child, reader(pipes[0]!), pipes[1]!, withAttachPipe ? reader(pipes[2]!) : undefined);
+  }
+
+  /** One byte on the start pipe: conmon goes on to its next step. */
+  release(): void {
+    this.start.write(Buffer.from([0]));
+  }
+
+  /** Lets conmon live on alone. */
+  detach(): void {
+    this.sync.close();
+    this.attach?.close();
+    this.start.destroy();
+    this.child.unref();
+  }
+}
+
+/** JSON lines from one of conmon's pipes, one at a time (conmon keeps the pipe open between them). */
+class MessageReader {
+  private buffered = '';
+  private waiting?: { resolve(line: string): void; reject(err: Error): void };
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly stderr: () => string,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered += chunk.toString();
+      this.deliver();
+    });
+    socket.once('close', () => {
+      this.closed = true;
+      this.deliver();
+    });
+  }
+
+  next(): Promise<ConmonMessage> {
+    return new Promise<string>((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.deliver();
+    }).then((line) => JSON.parse(line) as ConmonMessage);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private deliver(): void {
+    if (this.waiting === undefined) return;
+    const newline = this.buffered.indexOf('\n');
+    const { resolve, reject } = this.waiting;
+    if (newline !== -1) {
+      this.waiting = undefined;
+      const line = this.buffered.slice(0, newline);
+      this.buffered = this.buffered.slice(newline + 1);
+      resolve(line);
+    } else if (this.closed) {
+      this.waiting = undefined;
+      if (this.buffered.trim() !== '') resolve(this.buffered.trim());
+      else reject(failedPrecondition(`conmon ended without a word: ${this.stderr().trim()}`));
+    }
+  }
 }
 
 /** The exit status conmon wrote (the code, or 128 + the signal), or undefined while it runs. */

@@ -44,7 +44,7 @@ test('exec: exit codes, stdin, environment, user and working directory; stats an
   assert.match(stopped.stderr, /cannot exec in container host: it is exited/);
 });
 
-test('attach: run -i feeds stdin, run -t gives a terminal, attach joins a running container', { timeout: 120_000 }, async (t) => {
+test('attach: run -i feeds stdin, run -t gives a terminal, attach joins a running container; exec -t and -it', { timeout: 120_000 }, async (t) => {
   if (!requirePrerequisites(t, RUNTIME)) return;
   const { env } = await startRuntime(t);
   const piped = await berth(['run', '-i', '--rm', 'busybox:test', 'sh', '-c', 'cat; echo done'], env, 30_000, 'line one\nline two\n');
@@ -60,4 +60,13 @@ test('attach: run -i feeds stdin, run -t gives a terminal, attach joins a runnin
   assert.equal(attached.code, 7, attached.stderr);
   assert.equal(attached.stdout, 'got hello\n');
   assert.equal(await berthOk(env, ['logs', 'talker']), 'got hello\n', 'what attach saw is in the log too');
+
+  await berthOk(env, ['run', '-d', '--name', 'shell', 'busybox:test', 'sleep', '1000']);
+  const execTty = await berth(['exec', '-t', 'shell', 'sh', '-c', 'test -t 0 && test -t 1 && echo exec-tty; exit 6'], env);
+  assert.equal(execTty.code, 6, execTty.stderr);
+  assert.equal(execTty.stdout, 'exec-tty\r\n');
+  const execTalk = await berth(['exec', '-it', 'shell', 'sh', '-c', 'read line; echo got $line'], env, 30_000, 'typed\n');
+  assert.equal(execTalk.code, 0, execTalk.stderr);
+  assert.match(execTalk.stdout, /got typed\r\n$/);
+  assert.equal((await berth(['exec', '-t', 'shell', 'nope'], env)).code, 127);
 });
