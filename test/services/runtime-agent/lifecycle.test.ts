@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { runtime } from '../../../libs/proto';
 import { berth, berthOk, eventually, requirePrerequisites, startRuntime, streamEvents } from '../../support';
 
 const RUNTIME = { root: true, programs: ['runc', 'conmon'] };
@@ -99,3 +100,20 @@ test('run: output, exit codes, --rm, and what Docker refuses', { timeout: 180_00
   assert.match(pruned, /Deleted Containers:\n[0-9a-f]{64}\n/);
   assert.equal((await berthOk(env, ['ps', '-aq'])).trim(), '');
 });
+
+test('wait: not-running at once, next-exit for the coming exit, removed for the removal', { timeout: 120_000 }, async (t) => {
+  if (!requirePrerequisites(t, RUNTIME)) return;
+  const suite = await startRuntime(t);
+  const wait = (container: string, condition: number) =>
+    suite.call<runtime.WaitResponse>((c, m, o, cb) => c.wait({ container, condition }, m, o, cb));
+  await berthOk(suite.env, ['create', '--name', 'waited', 'busybox:test', 'sh', '-c', 'sleep 1; exit 9']);
+  assert.equal((await wait('waited', 0)).exitCode, 0, 'a created container is not running: at once');
+
+  const nextExit = wait('waited', 1);
+  const removal = wait('waited', 2);
+  await berthOk(suite.env, ['start', 'waited']);
+  assert.equal((await nextExit).exitCode, 9, 'next-exit waited for the run that had not begun');
+  await berthOk(suite.env, ['rm', 'waited']);
+  assert.equal((await removal).exitCode, 9, 'removed: once it is gone, with its last exit code');
+});
+
