@@ -1,5 +1,5 @@
 export type { RuntimeContext } from './context';
-export type { Container, ContainerState, RunSpec } from './model';
+export type { Container, ContainerState, RestartPolicyName, RunSpec } from './model';
 export { KeyedLock } from './lock';
 export { ContainerWatch } from './watch';
 export { createContainer } from './create';

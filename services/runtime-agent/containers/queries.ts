@@ -2,7 +2,7 @@ import { invalidArgument } from '../../../libs/errors';
 import { matchesLabel } from '../../../libs/filters';
 import { humanDuration } from '../../../libs/humanize';
 import type { RuntimeContext } from './context';
-import { ACTIVE_STATES, type Container } from './model';
+import type { Container } from './model';
 
 export type ContainerFilters = Record<string, string[]>;
 
@@ -61,8 +61,4 @@ export function statusLine(container: Container, now = Date.now()): string {
     default:
       return 'Created';
   }
-}
-
-export function isActive(container: Container): boolean {
-  return ACTIVE_STATES.includes(container.state);
 }

@@ -31,11 +31,11 @@ import {
   updateContainer,
   waitForContainer,
   type AttachInput,
+  type RestartPolicyName,
   type RuntimeContext,
   type StatsReading,
   type WaitCondition,
 } from '../containers';
-import type { RestartPolicyName } from '../containers/model';
 import { toDetail, toLogResponse, toStats, toSummary } from './mapping';
 
 const STATS_INTERVAL_MS = 1_000;
