@@ -36,6 +36,7 @@ export function main(telemetry: Telemetry): Promise<void> {
           layers,
           images: new ImageStore(imageStore, imageStoreEndpoint, layers),
           stateDir: config.stateDir,
+          attachDir: join(config.runDir, 'attach'),
           logSizeMax: config.runtime.logSizeMax,
           watch: new ContainerWatch(),
           locks: new KeyedLock(),

@@ -1,4 +1,4 @@
-import { AttachConnection, resizeTerminal, type AttachOutput } from '../oci';
+import { AttachConnection, attachSocketPath, resizeTerminal, type AttachOutput } from '../oci';
 import type { RuntimeContext } from './context';
 import { findLocalContainer, requireState } from './lookup';
 import { containerPaths } from './paths';
@@ -26,7 +26,7 @@ export async function attachContainer(
   const bundle = containerPaths(context.stateDir, container.id).dir;
   let connection: AttachConnection | undefined;
   const connect = async () => {
-    connection = await AttachConnection.connect(bundle, output);
+    connection = await AttachConnection.connect(attachSocketPath(context.attachDir, container.id), output);
   };
   try {
     if (options.start && container.state !== 'running') await startContainer(context, container.id, connect);

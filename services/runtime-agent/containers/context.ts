@@ -22,6 +22,8 @@ export interface RuntimeContext {
   images: ImageStore;
   /** Per-container directories live under containers/, conmon's exit files under exits/. */
   stateDir: string;
+  /** conmon's attach sockets: under the run directory, whose paths are short. */
+  attachDir: string;
   logSizeMax: number;
   watch: ContainerWatch;
   locks: KeyedLock;

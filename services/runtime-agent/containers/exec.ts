@@ -108,7 +108,7 @@ async function runWithTerminal(context: RuntimeContext, container: Container, di
     const exec = await execWithConmon(
       { conmon: context.conmon, runtime: container.spec.runtime, runtimeArgs: context.runtime.globalArgs, id: container.id, bundle: dir, processFile, stdin: options.input !== undefined, tty: true },
       async () => {
-        connection = await AttachConnection.connect(dir, output);
+        connection = await AttachConnection.connect(join(dir, 'attach'), output);
       },
     );
     if (options.input !== undefined) void forwardAttachInput(options.input, connection!, dir);

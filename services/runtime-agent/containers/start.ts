@@ -87,6 +87,7 @@ export async function launchContainer(
       logSizeMax: context.logSizeMax,
       conmonPidFile: paths.conmonPid,
       persistDir: paths.persist,
+      socketDir: context.attachDir,
       stdin: spec.openStdin,
       tty: spec.tty,
     });

@@ -13,7 +13,7 @@ export interface AttachOutput {
 }
 
 /**
- * A connection to conmon's attach socket in a container's bundle (RUNTIME-NOTES.md §1): packets
+ * A connection to conmon's attach socket (RUNTIME-NOTES.md §1): packets
  * from conmon carry the container's output, bytes written go to its stdin. It is a SOCK_SEQPACKET
  * socket, which Node's net module cannot open.
  */
@@ -36,12 +36,13 @@ export class AttachConnection {
     });
   }
 
-  static connect(bundle: string, output: AttachOutput): Promise<AttachConnection> {
+  /** Connects to the attach socket at path (see attachSocketPath; an exec's is in its own directory). */
+  static connect(path: string, output: AttachOutput): Promise<AttachConnection> {
     const connection = new AttachConnection(output);
     return new Promise((resolve, reject) => {
       connection.socket.once('error', reject);
       try {
-        connection.socket.connect(join(bundle, 'attach'), () => resolve(connection));
+        connection.socket.connect(path, () => resolve(connection));
       } catch (err) {
         reject(err as Error);
       }

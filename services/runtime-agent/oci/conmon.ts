@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { Socket } from 'node:net';
 import { failedPrecondition } from '../../../libs/errors';
@@ -20,6 +20,11 @@ export interface ConmonOptions {
   conmonPidFile: string;
   /** Flags for the runtime before its command, such as its --root. */
   runtimeArgs?: string[];
+  /**
+   * Where conmon makes the container's attach socket (as `<socketDir>/<short id>/attach`, a link to
+   * the bundle): a socket path is limited to 108 bytes, which a bundle under a long state directory exceeds.
+   */
+  socketDir: string;
   /** conmon writes `exit` here, and `oom` when the kernel killed the container for memory. */
   persistDir?: string;
   /** Keep the container's stdin open for attach; it closes when the first attached client closes it. */
@@ -48,8 +53,11 @@ export function resolveProgram(program: string): string {
  * container's pid once the runtime has created it; the caller then runs `runtime start`.
  */
 export async function createWithConmon(options: ConmonOptions): Promise<number> {
+  await mkdir(options.socketDir, { recursive: true, mode: 0o700 });
   const conmon = ConmonProcess.spawn(options.conmon, [
     ...commonArgs(options),
+    '-u', attachId(options.id),
+    '--socket-dir-path', options.socketDir,
     '-p', join(options.bundle, 'pidfile'),
     '--exit-dir', options.exitDir,
     '-l', `k8s-file:${options.logPath}`,
@@ -101,6 +109,9 @@ export async function execWithConmon(options: ConmonExecOptions, onReady: () => 
     options.conmon,
     [
       ...commonArgs(options),
+      // The exec's own directory is short: its socket can live in it.
+      '-u', options.id,
+      '--full-attach',
       '-p', join(options.bundle, 'pid'),
       '--exit-dir', options.bundle,
       '-l', 'none',
@@ -130,19 +141,27 @@ export async function execWithConmon(options: ConmonExecOptions, onReady: () => 
   };
 }
 
-/** The arguments every conmon run takes: ids, runtime, bundle, attach socket in the bundle. */
+/** The arguments every conmon run takes: the container, its runtime and the bundle. */
 function commonArgs(options: { id: string; runtime: string; bundle: string; runtimeArgs?: string[] }): string[] {
   return [
     '--api-version', '1',
     '-c', options.id,
-    '-u', options.id,
     '-r', resolveProgram(options.runtime),
     '-b', options.bundle,
     '-n', options.id,
-    '--full-attach',
     '--log-level', 'error',
     ...(options.runtimeArgs ?? []).flatMap((arg) => ['--runtime-arg', arg]),
   ];
+}
+
+/** The name of a container's directory under the socket directory: short, and unique enough. */
+function attachId(id: string): string {
+  return id.slice(0, 20);
+}
+
+/** The path of a container's attach socket, made by conmon under socketDir. */
+export function attachSocketPath(socketDir: string, id: string): string {
+  return join(socketDir, attachId(id), 'attach');
 }
 
 /** A message on one of conmon's pipes: a pid, an exit code, or -1 with the runtime's error. */

@@ -84,6 +84,7 @@ test('a container through conmon and runc on an overlay root: exit code, log, co
     exitDir,
     logPath: join(containerDir, 'ctr.log'),
     conmonPidFile: join(containerDir, 'conmon.pid'),
+    socketDir: join(work, 'sockets'),
   });
   assert.ok(pid > 1);
   execFileSync('runc', ['start', id]);
@@ -117,7 +118,7 @@ test('a runtime that cannot create the container is reported with its reason', {
   cleanUp(defer, id, work);
   writeFileSync(join(work, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', root: { path: join(work, 'no-such-rootfs') }, process: { args: ['true'], cwd: '/' } }));
   await assert.rejects(
-    createWithConmon({ conmon: 'conmon', runtime: 'runc', id, bundle: work, exitDir: work, logPath: join(work, 'ctr.log'), conmonPidFile: join(work, 'conmon.pid') }),
+    createWithConmon({ conmon: 'conmon', runtime: 'runc', id, bundle: work, exitDir: work, logPath: join(work, 'ctr.log'), conmonPidFile: join(work, 'conmon.pid'), socketDir: join(work, 'sockets') }),
     /the runtime could not create container/,
   );
 });
@@ -154,7 +155,7 @@ test("a running container's cgroup stats show its limits; SIGKILL ends it with 1
   );
   const exitDir = join(work, 'exits');
   mkdirSync(exitDir);
-  const pid = await createWithConmon({ conmon: 'conmon', runtime: 'runc', id, bundle: containerDir, exitDir, logPath: join(containerDir, 'ctr.log'), conmonPidFile: join(containerDir, 'conmon.pid') });
+  const pid = await createWithConmon({ conmon: 'conmon', runtime: 'runc', id, bundle: containerDir, exitDir, logPath: join(containerDir, 'ctr.log'), conmonPidFile: join(containerDir, 'conmon.pid'), socketDir: join(work, 'sockets') });
   execFileSync('runc', ['start', id]);
 
   const stats = await readStats(pid);
