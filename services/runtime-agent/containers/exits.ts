@@ -39,8 +39,6 @@ export async function recordExit(
   const paths = containerPaths(context.stateDir, container.id);
   stopHealthChecks(context, container.id);
   const oomKilled = existsSync(join(paths.persist, 'oom'));
-  await context.runtime.delete(container.id, true).catch((err: unknown) => context.logger.warn({ container: container.id }, `runtime delete: ${messageOf(err)}`));
-  await unmountOverlay(paths.overlay).catch((err: unknown) => context.logger.warn({ container: container.id }, messageOf(err)));
   const restart = shouldRestart(container, exitCode, options.lost ?? false);
   const exited = await context.db.transaction(async (client) => {
     const updated = await context.repository.update(client, container.id, {
@@ -55,8 +53,14 @@ export async function recordExit(
     await recordEvent(context, client, updated, 'die', { exitCode: String(exitCode) });
     return updated;
   });
-  await rm(join(exitsDir(context.stateDir), container.id), { force: true });
+  // Waiters learn of the exit first; the runtime's record and the mount go after, still under the
+  // lock, so that a start or a removal waits for them (and both redo them if the agent died here).
   context.watch.changed(exited.id, exited);
+  await Promise.all([
+    context.runtime.delete(container.id, true).catch((err: unknown) => context.logger.warn({ container: container.id }, `runtime delete: ${messageOf(err)}`)),
+    unmountOverlay(paths.overlay).catch((err: unknown) => context.logger.warn({ container: container.id }, messageOf(err))),
+  ]);
+  await rm(join(exitsDir(context.stateDir), container.id), { force: true });
   if (restart) scheduleRestart(context, exited);
   else if (exited.spec.autoRemove) autoRemove(context, exited.id);
   return exited;

@@ -39,7 +39,6 @@ export async function reconcile(context: RuntimeContext): Promise<void> {
             scheduleRestart(context, container, 0);
             return;
           case 'removing':
-            await context.runtime.delete(container.id, true);
             await removeFiles(context, container);
             await context.db.transaction(async (client) => {
               await context.repository.delete(client, container.id);

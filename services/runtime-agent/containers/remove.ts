@@ -57,6 +57,7 @@ export async function removeContainer(context: RuntimeContext, text: string, opt
 /** Everything of a container on disk: its mount, its directory (upper layer, log) and exit file. */
 export async function removeFiles(context: RuntimeContext, container: Container): Promise<void> {
   const paths = containerPaths(context.stateDir, container.id);
+  await context.runtime.delete(container.id, true);
   await unmountOverlay(paths.overlay);
   await rm(paths.dir, { recursive: true, force: true }).catch((err: unknown) => {
     throw failedPrecondition(`cannot remove the files of container ${container.name}: ${messageOf(err)}`);
