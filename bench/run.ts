@@ -1,30 +1,35 @@
 /**
  * Berth's benchmarks, each against its floor measured in the same run on the same machine; prints a
- * table of times and ratios. `npm run bench` (after set-up). Goals (README): a pull at least as fast
- * as skopeo's.
+ * table of times and ratios. `npm run bench` (after set-up); `node dist/bench/run.js runtime` runs
+ * the benchmarks whose id contains "runtime". Goals: a pull at least as fast as skopeo's;
+ * a container run to its exit within 2× of runc's; `berth run --rm` within 0.125 s.
  */
+import { startSharedServices } from '../test/support/shared';
 import { benchPull } from './pull';
+import { RUNTIME_BENCHMARKS, runRuntimeBenchmarks } from './runtime';
+import { cleanUpOnSignals, exitAfterCleanup, scoped } from './scope';
+import { formatTable, type Row } from './table';
 
-interface Row {
-  name: string;
-  berth: number;
-  floor: number;
-  floorName: string;
-  detail: string;
+async function main(filter = ''): Promise<void> {
+  cleanUpOnSignals();
+  const runtimeBenchmarks = RUNTIME_BENCHMARKS.filter((b) => b.id.includes(filter));
+  const runPull = 'pull'.includes(filter);
+  if (!runPull && runtimeBenchmarks.length === 0) throw new Error(`no benchmark's id contains "${filter}": pull, ${RUNTIME_BENCHMARKS.map((b) => b.id).join(', ')}`);
+  const rows = await scoped(async (defer) => {
+    const shared = await startSharedServices();
+    defer(() => shared.stop());
+    const done: Row[] = [];
+    if (runPull) done.push(await benchPull(shared));
+    if (runtimeBenchmarks.length > 0) done.push(...(await runRuntimeBenchmarks(shared, runtimeBenchmarks)));
+    return done;
+  });
+  process.stdout.write(formatTable(rows));
 }
 
-async function main(): Promise<void> {
-  const rows: Row[] = [await benchPull()];
-  const header = ['benchmark', 'berth', 'floor', 'ratio', 'detail'];
-  const lines = rows.map((r) => [r.name, `${r.berth.toFixed(3)} s`, `${r.floor.toFixed(3)} s (${r.floorName})`, (r.berth / r.floor).toFixed(2), r.detail]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  for (const line of [header, ...lines]) process.stdout.write(`${line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}\n`);
-}
-
-main().then(
-  () => process.exit(0),
+main(process.argv[2]).then(
+  () => exitAfterCleanup(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
+    return exitAfterCleanup(1);
   },
 );

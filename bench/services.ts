@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { checkHealth } from '../libs/grpc';
+import { berthEnvironment, eventually, removeContainersOf, serviceEntry } from '../test/support';
+import type { SharedServices } from '../test/support/shared';
+import type { Defer } from './scope';
+
+/** Berth's services as `berth up` runs them: one state directory, run directory and database. */
+export interface BenchBerth {
+  stateDir: string;
+  /** A directory of the benchmark's own beside the services', removed with them. */
+  workDir: string;
+  /** The environment the services share, and that points `berth` at them. */
+  env: NodeJS.ProcessEnv;
+  endpoint(service: string): string;
+  pid(service: string): number;
+  /** What a service has logged so far (JSON lines, info level, as in production). */
+  output(service: string): string;
+}
+
+/**
+ * Starts the named services, in order, on the run's Postgres and NATS. Deferred: kill them, then
+ * remove whatever their containers left on the host (processes, mounts, cgroups, runc state), their
+ * database and their directories.
+ */
+export async function startBerth(shared: SharedServices, names: string[], defer: Defer): Promise<BenchBerth> {
+  // Short: conmon's attach socket, STATE/containers/<64 hex>/attach, must fit a socket address (107 bytes).
+  const work = mkdtempSync(join(tmpdir(), 'berth-'));
+  defer(() => rmSync(work, { recursive: true, force: true }));
+  const stateDir = join(work, 'state');
+  const runDir = join(work, 'run');
+  const workDir = join(work, 'bench');
+  mkdirSync(workDir);
+  const database = await createDatabase(shared.postgresAdminUrl, defer);
+  defer(() => removeContainersOf(stateDir));
+  const env = berthEnvironment({
+    BERTH_STATE_DIR: stateDir,
+    BERTH_RUN_DIR: runDir,
+    BERTH_POSTGRES_URL: database,
+    BERTH_NATS_URL: shared.natsUrl,
+    BERTH_LOG_LEVEL: 'info',
+    BERTH_LOG_FORMAT: 'json',
+  });
+  const pids: Record<string, number> = {};
+  const outputs: Record<string, string> = {};
+  for (const name of names) {
+    const child = spawn(process.execPath, [serviceEntry(name)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    defer(() => (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL') ? exited : undefined));
+    outputs[name] = '';
+    for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => (outputs[name] += chunk.toString()));
+    const endpoint = `unix://${runDir}/${name}.sock`;
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${outputs[name]}`);
+        return (await checkHealth(endpoint, { deadlineMs: 500 }).catch(() => undefined)) === 'SERVING' ? true : undefined;
+      },
+      30_000,
+      `${name} to serve`,
+    );
+    pids[name] = child.pid!;
+  }
+  return {
+    stateDir,
+    workDir,
+    env,
+    endpoint: (service) => `unix://${runDir}/${service}.sock`,
+    pid: (service) => pids[service]!,
+    output: (service) => outputs[service]!,
+  };
+}
+
+/** A database of the run's Postgres for one suite of services; dropped when the suite ends. */
+async function createDatabase(adminUrl: string, defer: Defer): Promise<string> {
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
+  defer(() => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
