@@ -1,3 +1,2 @@
-export { extractLayer, type ExtractResult } from './extract';
 export { chainIds } from './chain';
 export { LayerStore, type LayerToUnpack, type OpenBlob } from './store';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { invalidArgument } from '../../../libs/errors';
 import { chainIds } from './chain';
-import { extractLayer } from './extract';
+import { unpackTar } from '../../../libs/archive';
 
 export interface LayerToUnpack {
   /** The compressed blob's digest, as the manifest names it. */
@@ -80,7 +80,7 @@ export class LayerStore {
         }),
         () => undefined,
       );
-      const { diffId } = await extractLayer(measured, temporary, { gzip });
+      const { diffId } = await unpackTar(measured, temporary, { gzip });
       const digest = `sha256:${hash.digest('hex')}`;
       if (digest !== layer.digest) throw invalidArgument(`layer blob does not match its digest: expected ${layer.digest}, got ${digest}`);
       if (diffId !== layer.diffId) throw invalidArgument(`layer ${layer.digest} does not match its diff id: expected ${layer.diffId}, got ${diffId}`);

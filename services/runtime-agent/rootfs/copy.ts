@@ -1,9 +1,8 @@
 import { lstat, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
+import { ignoreMissing, packTree, unpackTar } from '../../../libs/archive';
 import { invalidArgument, notFound } from '../../../libs/errors';
-import { extractLayer } from '../layers';
-import { ignoreMissing, packTree } from './export';
 
 /** Linux's limit on the symlinks one lookup follows (MAXSYMLINKS) before it gives up with ELOOP. */
 const MAX_SYMLINKS = 40;
@@ -63,7 +62,7 @@ export async function copyOut(rootDir: string, pathInContainer: string): Promise
 export async function copyIn(rootDir: string, destDirInContainer: string, tar: Readable): Promise<void> {
   const destination = await resolveInRoot(rootDir, destDirInContainer, { followLast: true });
   if (!(await lstat(destination)).isDirectory()) throw invalidArgument(`"${destDirInContainer}" in the container is not a directory`);
-  await extractLayer(tar, destination, { gzip: false, archive: 'copy' });
+  await unpackTar(tar, destination, { gzip: false, archive: 'copy' });
 }
 
 /** The name a copy of the path gets in the tar; empty for a directory's contents. */

@@ -4,7 +4,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { entryOf, ignoreMissing, packEntries, walkTree, type TarEntry, type TreeFile } from './export';
+import { entryOf, ignoreMissing, packEntries, walkTree, type TarEntry, type TreeFile } from '../../../libs/archive';
 
 const run = promisify(execFile);
 

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { pack } from 'tar-stream';
 import { isBerthError } from '../../../libs/errors';
-import { extractLayer } from '../../../services/runtime-agent/layers';
+import { unpackTar } from '../../../libs/archive';
 import { busyboxLayer, requirePrerequisites } from '../../support';
 
 type Entry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device'; data?: string; linkname?: string; mode?: number; uid?: number; gid?: number; pax?: Record<string, string> };
@@ -34,13 +34,13 @@ function sandbox(t: TestContext): { root: string; outside: string } {
   return { root, outside };
 }
 
-const extractTar = async (tar: Buffer, root: string) => extractLayer(Readable.from([tar]), root, { gzip: false });
+const extractTar = async (tar: Buffer, root: string) => unpackTar(Readable.from([tar]), root, { gzip: false });
 
 test('a real layer (busybox, gzip) unpacks with its modes, symlinks and times', async (t) => {
   if (!requirePrerequisites(t, { root: true })) return;
   const { root } = sandbox(t);
   const layer = await busyboxLayer();
-  const result = await extractLayer(Readable.from([layer.blob]), root, { gzip: true });
+  const result = await unpackTar(Readable.from([layer.blob]), root, { gzip: true });
   assert.ok(result.entries > 10);
   assert.equal(statSync(join(root, 'bin', 'busybox')).mode & 0o777, 0o755);
   assert.equal(readlinkSync(join(root, 'bin', 'sh')), 'busybox');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
-import { extractLayer, type ExtractResult } from '../../../services/runtime-agent/layers';
+import { unpackTar, type ExtractResult } from '../../../libs/archive';
 import { containerChanges, exportFilesystem, mountOverlay, overlayDirs, unmountOverlay, writeLayerTar, type OverlayDirs } from '../../../services/runtime-agent/rootfs';
 import { buildLayer, requirePrerequisites } from '../../support';
 
@@ -62,7 +62,7 @@ async function unpackLayer(work: string, tar: Buffer, gzip: boolean): Promise<{ 
   mkdirSync(root, { recursive: true });
   const dir = join(root, `l${readdirSync(root).length}`);
   mkdirSync(dir);
-  return { dir, result: await extractLayer(Readable.from([tar]), dir, { gzip }) };
+  return { dir, result: await unpackTar(Readable.from([tar]), dir, { gzip }) };
 }
 
 /** What a container does to its root: deletes, a chmod, a directory replaced, new files, a hard link. */
@@ -157,7 +157,7 @@ test('exportFilesystem archives the merged root as it is: symlinks kept as links
 
   const target = join(work, 'exported');
   mkdirSync(target);
-  await extractLayer(exportFilesystem(container.merged), target, { gzip: false });
+  await unpackTar(exportFilesystem(container.merged), target, { gzip: false });
   assert.deepEqual(snapshot(target), snapshot(container.merged));
   assert.equal(readlinkSync(join(target, 'host-etc')), '/etc', 'the symlink is archived, not followed to the host');
   assert.equal(statSync(join(target, 'x')).ino, statSync(join(target, 'x2')).ino);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { extractLayer } from '../../../services/runtime-agent/layers';
+import { unpackTar } from '../../../libs/archive';
 import { runtimeConfig } from '../../../services/runtime-agent/oci';
 import { busyboxLayer, requirePrerequisites } from '../../support';
 
@@ -27,7 +27,7 @@ test("a container run by runc from the generated config has Docker's defaults an
   });
   mkdirSync(join(bundle, 'rootfs'));
   const layer = await busyboxLayer();
-  await extractLayer(Readable.from([layer.blob]), join(bundle, 'rootfs'), { gzip: true });
+  await unpackTar(Readable.from([layer.blob]), join(bundle, 'rootfs'), { gzip: true });
   mkdirSync(join(bundle, 'rootfs', 'mnt'));
 
   const script = [

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { extract, type Header } from 'tar-stream';
-import { invalidArgument, isBerthError } from '../../../libs/errors';
+import { invalidArgument, isBerthError } from '../errors';
 
 const run = promisify(execFile);
 
@@ -53,7 +53,7 @@ const RULES: Record<NonNullable<ExtractOptions['archive']>, Rules> = {
 };
 
 /**
- * Unpacks one image layer into an empty directory for overlayfs, never writing outside it:
+ * Unpacks a tar (by default an image layer, for overlayfs) into a directory, never writing outside it:
  * - every name is taken relative to the root, and one that climbs out ("../x") is refused;
  * - no entry is written through a symlink (a parent that is a symlink is refused, and files are
  *   created with O_NOFOLLOW after what was there is removed), so a symlink in the layer, absolute or
@@ -65,7 +65,7 @@ const RULES: Record<NonNullable<ExtractOptions['archive']>, Rules> = {
  * Owners, modes (with setuid/setgid/sticky) and times are kept: the agent runs as root.
  * With `archive: 'copy'` the same rules unpack `docker cp`'s tar into a container's directory.
  */
-export async function extractLayer(source: Readable, root: string, options: ExtractOptions): Promise<ExtractResult> {
+export async function unpackTar(source: Readable, root: string, options: ExtractOptions): Promise<ExtractResult> {
   const rules = RULES[options.archive ?? 'layer'];
   const result: ExtractResult = { diffId: '', entries: 0, whiteouts: [], opaque: [] };
   const reader = extract();
