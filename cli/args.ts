@@ -43,3 +43,14 @@ export function parseFlagsThenCommand<T extends Options>(args: string[], options
   const parsed = parseFlags(args.slice(0, index), options, command);
   return { values: parsed.values, positionals: [...parsed.positionals, ...rest] };
 }
+
+/** "k=v" → ["k", "v"]; "k" (no separator) → ["k", ""]. */
+export function splitOnce(text: string, separator: string): [string, string] {
+  const at = text.indexOf(separator);
+  return at === -1 ? [text, ''] : [text.slice(0, at), text.slice(at + 1)];
+}
+
+/** Repeated k=v flags (--label, --opt) as a map; a bare key has the empty value, as Docker's. */
+export function keyValueMap(values: string[] | undefined): Record<string, string> {
+  return Object.fromEntries((values ?? []).map((value) => splitOnce(value, '=')));
+}

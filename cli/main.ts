@@ -31,7 +31,8 @@ Images:
 Containers:
   run IMAGE [CMD...]   Create and start a container; stream its output and exit with its code
                        (-d, -i, -t, --rm, --name, -e, --env-file, -w, -u, -m, --cpus, --pids-limit, --restart,
-                        --read-only, --tmpfs, -v HOST:CTR[:ro], --mount, --entrypoint, --health-*, -l)
+                        --read-only, --tmpfs, -v /HOST:/CTR[:ro], -v NAME:/CTR[:ro], -v /CTR (a new volume),
+                        --mount type=bind|volume|tmpfs,..., --entrypoint, --health-*, -l)
   create IMAGE [CMD..] Create a container without starting it (the same options as run)
   start [-a] [-i] C... Start containers (-a: attached, exit with its code)
   attach C             Attach to a running container's input and output
@@ -39,7 +40,7 @@ Containers:
   restart C...         Stop and start containers
   kill [-s SIG] C...   Send a signal to containers
   pause / unpause C... Freeze and thaw every process of containers
-  rm [-f] C...         Remove containers (-f: running ones too)
+  rm [-f] [-v] C...    Remove containers (-f: running ones too; -v: their anonymous volumes too)
   ps                   List containers (-a, -q, --no-trunc, --filter k=v, --format json|TEMPLATE)
   logs C               Show a container's output (-f, --tail N, --since, --until, -t)
   exec C CMD...        Run a command in a running container (-i, -e, -u, -w)
@@ -55,6 +56,16 @@ Containers:
   export [-o F] C      Write a container's filesystem as a tar
   cp C:PATH DEST       Copy out of a container (DEST "-" for a tar on stdout)
   cp SRC C:DIR         Copy into a directory of a container (SRC "-" for a tar on stdin)
+
+Volumes:
+  volume create [NAME] Make a volume (-l k=v; -o k=v driver options: type, device, o)
+  volume ls            List volumes (-q, --filter name|label|dangling|driver=V, --format json|TEMPLATE)
+  volume inspect V...  Show volumes as JSON, with their size and the containers using them (-f TEMPLATE)
+  volume rm V...       Remove volumes (-f: even those that stopped containers use)
+  volume prune         Remove volumes no container uses: anonymous ones, named ones too with -a (--filter label=k=v)
+  volume export V      Write a volume's content as a tar (-o FILE)
+  volume import V [F]  Fill a new or empty volume from a tar, F or stdin (-l k=v, -o k=v)
+  volume clone SRC DST Make a new volume holding a copy of another (-l k=v)
 
 Configuration: /etc/berth/config.json (or BERTH_CONFIG), then BERTH_* environment variables.`;
 
@@ -136,6 +147,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'container export': async () => (await import('./commands/container/filesystem.js')).exportContainer,
   cp: async () => (await import('./commands/container/filesystem.js')).cp,
   'container cp': async () => (await import('./commands/container/filesystem.js')).cp,
+  'volume create': async () => (await import('./commands/volume/create.js')).createVolume,
+  'volume ls': async () => (await import('./commands/volume/list.js')).listVolumes,
+  'volume list': async () => (await import('./commands/volume/list.js')).listVolumes,
+  'volume inspect': async () => (await import('./commands/volume/inspect.js')).inspectVolumes,
+  'volume rm': async () => (await import('./commands/volume/remove.js')).removeVolumes,
+  'volume remove': async () => (await import('./commands/volume/remove.js')).removeVolumes,
+  'volume prune': async () => (await import('./commands/volume/prune.js')).pruneVolumes,
+  'volume export': async () => (await import('./commands/volume/export.js')).exportVolume,
+  'volume import': async () => (await import('./commands/volume/import.js')).importVolume,
+  'volume clone': async () => (await import('./commands/volume/clone.js')).cloneVolume,
   version: async () => async () => {
     process.stdout.write(`berth ${VERSION}\n`);
     return 0;

@@ -32,14 +32,17 @@ export interface ExtractOptions {
    * 'layer' (the default): an image layer for overlayfs, whose OCI whiteouts become overlay whiteouts.
    * 'copy': what `docker cp` writes into a container, where ".wh." names are ordinary files and, as
    * Docker's cp refuses by default, a directory and a non-directory never replace each other.
+   * 'volume': a volume's content, whose root entry ("./") gives the root its owner and mode.
    */
-  archive?: 'layer' | 'copy';
+  archive?: 'layer' | 'copy' | 'volume';
 }
 
 /** How an archive is unpacked, and the words its errors use. */
 interface Rules {
   overlayWhiteouts: boolean;
   replaceAcrossKinds: boolean;
+  /** The archive's entry for its root ("./") sets the root's owner, mode and times. */
+  rootEntry: boolean;
   /** What the archive is, then its entries, and where they must stay. */
   archive: string;
   entry: string;
@@ -48,8 +51,9 @@ interface Rules {
 }
 
 const RULES: Record<NonNullable<ExtractOptions['archive']>, Rules> = {
-  layer: { overlayWhiteouts: true, replaceAcrossKinds: true, archive: 'the layer', entry: 'layer entry', root: "the layer's root", inside: 'the layer' },
-  copy: { overlayWhiteouts: false, replaceAcrossKinds: false, archive: 'the archive', entry: 'entry', root: 'the destination directory', inside: 'the destination directory' },
+  layer: { overlayWhiteouts: true, replaceAcrossKinds: true, rootEntry: false, archive: 'the layer', entry: 'layer entry', root: "the layer's root", inside: 'the layer' },
+  copy: { overlayWhiteouts: false, replaceAcrossKinds: false, rootEntry: false, archive: 'the archive', entry: 'entry', root: 'the destination directory', inside: 'the destination directory' },
+  volume: { overlayWhiteouts: false, replaceAcrossKinds: true, rootEntry: true, archive: 'the archive', entry: 'entry', root: "the volume's root", inside: 'the volume' },
 };
 
 /**
@@ -111,7 +115,11 @@ function relativeName(raw: string, rules: Rules): string {
 
 async function extractEntry(root: string, header: Header, data: Readable, rules: Rules, result: ExtractResult): Promise<void> {
   const name = relativeName(header.name, rules);
-  if (name === '') return; // the root itself
+  if (name === '') {
+    // The root itself: it exists already, and keeps its attributes unless the rules take the archive's.
+    if (rules.rootEntry && header.type === 'directory') await setAttributes(root, header);
+    return;
+  }
   const parts = name.split('/');
   const base = parts.pop()!;
   const parent = await directoryInRoot(root, parts, header.name, rules);
@@ -174,6 +182,12 @@ async function extractEntry(root: string, header: Header, data: Readable, rules:
     default:
       return; // other kinds (sockets, GNU extensions) have no place in an image
   }
+  await setAttributes(path, header);
+  result.entries++;
+}
+
+/** Gives a written entry the archive's owner, mode, times and xattrs (trusted.overlay.* never). */
+async function setAttributes(path: string, header: Header): Promise<void> {
   await lchown(path, header.uid ?? 0, header.gid ?? 0);
   if (header.type !== 'symlink') await chmod(path, (header.mode ?? 0o644) & 0o7777);
   const mtime = header.mtime ?? new Date(0);
@@ -182,7 +196,6 @@ async function extractEntry(root: string, header: Header, data: Readable, rules:
     const xattr = key.startsWith('SCHILY.xattr.') ? key.slice('SCHILY.xattr.'.length) : undefined;
     if (xattr !== undefined && !xattr.startsWith('trusted.overlay.') && header.type !== 'symlink') await setXattr(path, xattr, Buffer.from(String(value), 'latin1'));
   }
-  result.entries++;
 }
 
 /**

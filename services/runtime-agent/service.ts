@@ -1,15 +1,17 @@
 import { join } from 'node:path';
 import { serviceEndpoint } from '../../libs/config';
 import { createClient } from '../../libs/grpc';
-import { imagestore, runtime } from '../../libs/proto';
+import { imagestore, runtime, volume } from '../../libs/proto';
 import { binaryDependency, directoryDependency, runService, serviceDependency } from '../../libs/service';
 import type { Telemetry } from '../../libs/telemetry';
-import { collectLayers, ContainerWatch, ExitMonitor, KeyedLock, reconcile, type RuntimeContext } from './containers';
+import { KeyedLock } from '../../libs/lock';
+import { collectLayers, ContainerWatch, ExitMonitor, reconcile, type RuntimeContext } from './containers';
 import { runtimeHandlers } from './grpc/handlers';
 import { ImageStore } from './images';
 import { LayerStore } from './layers';
 import { OciRuntime } from './oci';
 import { ContainerRepository } from './store/repository';
+import { VolumeService } from './volumes';
 
 const LAYER_COLLECTION_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -23,6 +25,8 @@ export function main(telemetry: Telemetry): Promise<void> {
         const { config } = service;
         const imageStoreEndpoint = serviceEndpoint(config, 'image-store');
         const imageStore = createClient(imagestore.ImageStoreServiceClient, imageStoreEndpoint, service.clientOptions);
+        const volumeEndpoint = serviceEndpoint(config, 'volume');
+        const volumes = createClient(volume.VolumeServiceClient, volumeEndpoint, service.clientOptions);
         const layers = new LayerStore(join(config.stateDir, 'layers'));
         await layers.init();
         const context: RuntimeContext = {
@@ -35,6 +39,7 @@ export function main(telemetry: Telemetry): Promise<void> {
           conmon: config.runtime.conmon,
           layers,
           images: new ImageStore(imageStore, imageStoreEndpoint, layers),
+          volumes: new VolumeService(volumes, volumeEndpoint),
           stateDir: config.stateDir,
           attachDir: join(config.runDir, 'attach'),
           logSizeMax: config.runtime.logSizeMax,
@@ -55,6 +60,7 @@ export function main(telemetry: Telemetry): Promise<void> {
           clearInterval(collector);
           monitor.stop();
           imageStore.close();
+          volumes.close();
         });
         return [{ name: 'berth.runtime.v1.RuntimeService', definition: runtime.RuntimeServiceService, implementation: runtimeHandlers(service, context) }];
       },

@@ -70,3 +70,5 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
   }
 }
 export { startRuntime, startImageStoreWithRuntime, importBusybox, berthOk, streamEvents, type RuntimeSuite } from './runtime';
+export { startVolumeService, type VolumeSuite } from './volume';
+export { rejectsWith } from './assertions';

@@ -19,9 +19,12 @@ export interface RuntimeSuite extends RunningSuite {
   call<Res>(invoke: (client: runtime.RuntimeServiceClient, metadata: never, options: never, callback: never) => unknown): Promise<Res>;
 }
 
-/** An image-store and a runtime-agent sharing one state directory, with busybox imported as `image`. */
-export async function startRuntime(t: TestContext, image = 'busybox:test', extraEnv: Record<string, string> = {}): Promise<RuntimeSuite> {
-  const suite = await startServices(t, ['image-store', 'runtime-agent'], extraEnv);
+/**
+ * An image-store and a runtime-agent (with `volumes`, a volume service too) sharing one state
+ * directory, with busybox imported as `image`.
+ */
+export async function startRuntime(t: TestContext, image = 'busybox:test', extraEnv: Record<string, string> = {}, options: { volumes?: boolean } = {}): Promise<RuntimeSuite> {
+  const suite = await startServices(t, ['image-store', ...(options.volumes ? ['volume'] : []), 'runtime-agent'], extraEnv);
   await importBusybox(t, suite.env, image);
   const endpoint = suite.services['runtime-agent']!.endpoint;
   const client = createClient(runtime.RuntimeServiceClient, endpoint, { deadlineMs: 60_000 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../../../libs/errors';
 import type { runtime } from '../../../libs/proto';
+import { keyValueMap, splitOnce } from '../../args';
 import { parseBytes, parseDurationMs } from '../../units';
 
 /** The flags `run` and `create` share, as Docker's. */
@@ -43,7 +44,7 @@ type Values = { [K in keyof typeof CREATE_FLAGS]?: (typeof CREATE_FLAGS)[K] exte
 export function createRequest(values: Values, positionals: string[]): runtime.CreateRequest {
   const [image, ...command] = positionals;
   if (image === undefined) throw invalidArgument('give an image: berth run [OPTIONS] IMAGE [COMMAND] [ARG...]');
-  const mounts = [...(values.volume ?? []).map(bindMount), ...(values.mount ?? []).map(mountFlag), ...(values.tmpfs ?? []).map(tmpfsMount)];
+  const mounts = [...(values.volume ?? []).map(volumeFlag), ...(values.mount ?? []).map(mountFlag), ...(values.tmpfs ?? []).map(tmpfsMount)];
   return {
     name: values.name ?? '',
     platform: values.platform ?? '',
@@ -55,7 +56,7 @@ export function createRequest(values: Values, positionals: string[]): runtime.Cr
       workingDir: values.workdir ?? '',
       user: values.user ?? '',
       hostname: values.hostname ?? '',
-      labels: Object.fromEntries((values.label ?? []).map((label) => splitOnce(label, '='))),
+      labels: keyValueMap(values.label),
       tty: values.tty ?? false,
       openStdin: values.interactive ?? false,
       stopSignal: values['stop-signal'] ?? '',
@@ -98,34 +99,67 @@ function healthCheck(values: Values): runtime.HealthCheck | undefined {
   };
 }
 
-/** -v /host:/container[:ro|rw]; a name instead of a host path is a volume, which comes with the volume service. */
-function bindMount(text: string): runtime.Mount {
-  const [source = '', target, mode] = text.split(':');
-  if (target === undefined) throw invalidArgument(`-v ${text}: anonymous volumes come with the volume service; give HOST_PATH:CONTAINER_PATH`);
-  if (!source.startsWith('/')) throw invalidArgument(`-v ${text}: named volumes come with the volume service; give an absolute host path`);
+/**
+ * -v as Docker reads it: /CTR (a new anonymous volume), NAME:/CTR (a named volume, made if missing)
+ * or /HOST:/CTR (a bind whose missing host directory is made, unlike --mount's), then :ro or :rw.
+ */
+function volumeFlag(text: string): runtime.Mount {
+  const parts = text.split(':');
+  const [source = '', target = '', mode] = parts.length === 1 ? ['', ...parts] : parts;
+  if (parts.length > 3 || !target.startsWith('/') || (parts.length > 1 && source === '')) {
+    throw invalidArgument(`-v ${text}: give /CONTAINER_PATH, NAME:/CONTAINER_PATH or /HOST_PATH:/CONTAINER_PATH, then :ro or :rw`);
+  }
+  // Docker takes anything not absolute for a volume name, and so refuses relative host paths.
+  if (source.startsWith('.')) {
+    throw invalidArgument(`-v ${text}: "${source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+  }
   if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw invalidArgument(`-v ${text}: the mode is ro or rw`);
-  return { type: 'bind', source, target, readOnly: mode === 'ro', options: '' };
+  const readOnly = mode === 'ro';
+  if (source.startsWith('/')) return newMount({ type: 'bind', source, target, readOnly, createSource: true });
+  return newMount({ type: 'volume', source, target, readOnly });
 }
 
-/** --mount type=bind,source=/a,target=/b[,readonly] or type=tmpfs,target=/t[,tmpfs-size=N]. */
+/**
+ * --mount type=volume,source=NAME,target=/b[,readonly][,volume-nocopy][,volume-opt=k=v]...[,volume-label=k=v]...
+ * (no source: a new anonymous volume), type=bind,source=/a,target=/b[,readonly] or
+ * type=tmpfs,target=/t[,tmpfs-size=N][,tmpfs-mode=M]. The type is volume unless given, as Docker's.
+ */
 function mountFlag(text: string): runtime.Mount {
-  const fields = new Map(text.split(',').map((field) => splitOnce(field, '=')));
-  const type = fields.get('type') ?? 'volume';
-  const target = fields.get('target') ?? fields.get('destination') ?? fields.get('dst') ?? '';
-  const readOnly = fields.has('readonly') || fields.has('ro');
-  if (type === 'bind') return { type, source: fields.get('source') ?? fields.get('src') ?? '', target, readOnly, options: '' };
-  if (type === 'tmpfs') {
-    const size = fields.get('tmpfs-size');
-    const mode = fields.get('tmpfs-mode');
-    return { type, source: '', target, readOnly, options: [size && `size=${size}`, mode && `mode=${mode}`].filter(Boolean).join(',') };
+  const fields = text.split(',').map((field) => splitOnce(field, '='));
+  const value = (...keys: string[]) => fields.findLast(([key]) => keys.includes(key))?.[1];
+  const all = (key: string) => fields.filter(([k]) => k === key).map(([, v]) => v);
+  const flag = (...keys: string[]) => {
+    const given = value(...keys);
+    if (given === undefined || given === 'false' || given === '0') return false;
+    if (given === '' || given === 'true' || given === '1') return true;
+    throw invalidArgument(`--mount ${text}: ${keys[0]} is true or false, not "${given}"`);
+  };
+  const type = value('type') ?? 'volume';
+  const source = value('source', 'src') ?? '';
+  const target = value('target', 'destination', 'dst') ?? '';
+  const readOnly = flag('readonly', 'ro');
+  if (type === 'bind') return newMount({ type, source, target, readOnly });
+  if (type === 'volume') {
+    if ((value('volume-driver') ?? 'local') !== 'local') throw invalidArgument(`--mount ${text}: the only volume driver is local`);
+    return newMount({ type, source, target, readOnly, noCopy: flag('volume-nocopy'), volumeOptions: keyValueMap(all('volume-opt')), volumeLabels: keyValueMap(all('volume-label')) });
   }
-  throw invalidArgument(`--mount ${text}: type ${type} is not supported yet (bind and tmpfs are)`);
+  if (type === 'tmpfs') {
+    const size = value('tmpfs-size');
+    const mode = value('tmpfs-mode');
+    return newMount({ type, source: '', target, readOnly, options: [size && `size=${size}`, mode && `mode=${mode}`].filter(Boolean).join(',') });
+  }
+  throw invalidArgument(`--mount ${text}: type ${type} is not supported (bind, volume and tmpfs are)`);
 }
 
 /** --tmpfs /path[:options]. */
 function tmpfsMount(text: string): runtime.Mount {
-  const [target, options = ''] = splitOnce(text, ':');
-  return { type: 'tmpfs', source: '', target, readOnly: false, options };
+  const [target, options] = splitOnce(text, ':');
+  return newMount({ type: 'tmpfs', source: '', target, options });
+}
+
+/** A Mount whose fields that its type does not use keep their empty values. */
+function newMount(fields: Pick<runtime.Mount, 'type' | 'source' | 'target'> & Partial<runtime.Mount>): runtime.Mount {
+  return { readOnly: false, options: '', noCopy: false, volumeOptions: {}, volumeLabels: {}, createSource: false, ...fields };
 }
 
 function readEnvFile(path: string): string[] {
@@ -136,11 +170,6 @@ function readEnvFile(path: string): string[] {
     throw invalidArgument(`--env-file ${path}: ${(err as Error).message}`);
   }
   return text.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
-}
-
-function splitOnce(text: string, separator: string): [string, string] {
-  const at = text.indexOf(separator);
-  return at === -1 ? [text, ''] : [text.slice(0, at), text.slice(at + 1)];
 }
 
 function integer(text: string, flag: string): number {

@@ -1,12 +1,11 @@
-import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Writable } from 'node:stream';
 import { invalidArgument } from '../../../libs/errors';
 import { fromServiceError } from '../../../libs/grpc';
 import type { runtime } from '../../../libs/proto';
+import { archiveOutput, readArchive } from '../../archive';
 import { parseFlags } from '../../args';
 import { runtimeAgent } from '../../client';
 
@@ -66,9 +65,8 @@ export async function commit(args: string[]): Promise<number> {
 export async function exportContainer(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, { output: { type: 'string', short: 'o' } }, 'export');
   if (positionals.length !== 1) throw invalidArgument('export: give one container');
-  if (values.output === undefined && process.stdout.isTTY) throw invalidArgument('export: refusing to write a tar to a terminal; use -o FILE or a pipe');
+  const out = archiveOutput(values.output, 'export');
   const agent = runtimeAgent();
-  const out = values.output === undefined ? process.stdout : createWriteStream(values.output, { mode: 0o644 });
   try {
     await readArchive(agent.client.export({ container: positionals[0]! }, agent.metadata(), { deadline: Infinity }), agent.endpoint, out);
   } finally {
@@ -150,16 +148,4 @@ function splitContainerPath(text: string): [string, string] {
   const path = text.slice(colon + 1);
   if (path === '') throw invalidArgument(`cp: "${text}" names no path in the container`);
   return [text.slice(0, colon), path];
-}
-
-/** Writes a streamed tar to out, at the pace out takes it. */
-async function readArchive(stream: ClientReadableStream<{ data: Uint8Array }>, endpoint: string, out: Writable): Promise<void> {
-  try {
-    for await (const chunk of stream) {
-      if (!out.write((chunk as { data: Uint8Array }).data)) await once(out, 'drain');
-    }
-  } catch (err) {
-    throw fromServiceError(err as ServiceError, endpoint);
-  }
-  if (out !== process.stdout) await new Promise<void>((resolveEnd) => out.end(resolveEnd));
 }

@@ -96,7 +96,8 @@ export function dockerContainer(c: runtime.ContainerDetail): Record<string, unkn
     Platform: 'linux',
     Node: c.node,
     HostConfig: {
-      Binds: host.mounts.filter((m) => m.type === 'bind').map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`),
+      // As -v writes them; anonymous volumes have no source to write (Docker leaves them out too).
+      Binds: host.mounts.filter((m) => (m.type === 'bind' || m.type === 'volume') && m.source !== '').map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`),
       Tmpfs: Object.fromEntries(host.mounts.filter((m) => m.type === 'tmpfs').map((m) => [m.target, m.options])),
       RestartPolicy: { Name: host.restartPolicy?.name ?? 'no', MaximumRetryCount: host.restartPolicy?.maximumRetryCount ?? 0 },
       AutoRemove: host.autoRemove,
@@ -108,7 +109,7 @@ export function dockerContainer(c: runtime.ContainerDetail): Record<string, unkn
       Runtime: c.runtime,
     },
     GraphDriver: { Name: 'overlay2', Data: c.graphDriver },
-    Mounts: host.mounts.map((m) => ({ Type: m.type, Source: m.source, Destination: m.target, Mode: m.readOnly ? 'ro' : '', RW: !m.readOnly })),
+    Mounts: c.mountPoints.map(dockerMount),
     Config: {
       Hostname: config.hostname,
       User: config.user,
@@ -134,5 +135,20 @@ export function dockerContainer(c: runtime.ContainerDetail): Record<string, unkn
             },
           }),
     },
+  };
+}
+
+/** A mount as `docker inspect` shows it: volumes with their name and driver, binds with their propagation. */
+function dockerMount(m: runtime.MountPoint): Record<string, unknown> {
+  const isVolume = m.type === 'volume';
+  return {
+    Type: m.type,
+    ...(isVolume ? { Name: m.name } : {}),
+    Source: m.source,
+    Destination: m.destination,
+    ...(isVolume ? { Driver: m.driver } : {}),
+    Mode: m.readOnly ? 'ro' : '',
+    RW: !m.readOnly,
+    Propagation: m.type === 'bind' ? 'rprivate' : '',
   };
 }

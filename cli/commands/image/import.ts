@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
-import type { ServiceError } from '@grpc/grpc-js';
 import { invalidArgument } from '../../../libs/errors';
-import { fromServiceError } from '../../../libs/grpc';
 import type { imagestore } from '../../../libs/proto';
+import { sendArchive } from '../../archive';
 import { parseFlags } from '../../args';
 import { imageStore } from '../../client';
 
@@ -23,23 +22,13 @@ export async function importTarball(args: string[]): Promise<number> {
   const store = imageStore();
   let response: imagestore.ImportResponse;
   try {
-    response = await new Promise<imagestore.ImportResponse>((resolve, reject) => {
-      const call = store.client.import(store.metadata(), { deadline: Infinity }, (err: ServiceError | null, result?: imagestore.ImportResponse) =>
-        err ? reject(fromServiceError(err, store.endpoint)) : resolve(result!),
-      );
-      call.write({ options: { reference: positionals[1] ?? '', changes: values.change ?? [], message: values.message, platform: values.platform }, data: Buffer.alloc(0) });
-      source.on('data', (chunk: Buffer) => {
-        if (!call.write({ options: undefined, data: chunk })) {
-          source.pause();
-          call.once('drain', () => source.resume());
-        }
-      });
-      source.once('end', () => call.end());
-      source.once('error', (err: Error) => {
-        call.cancel();
-        reject(invalidArgument(`cannot read ${positionals[0]}: ${err.message}`));
-      });
-    });
+    response = await sendArchive<imagestore.ImportRequest, imagestore.ImportResponse>(
+      store.endpoint,
+      { stream: source, name: positionals[0]! },
+      (callback) => store.client.import(store.metadata(), { deadline: Infinity }, callback),
+      (data) => ({ options: undefined, data }),
+      { options: { reference: positionals[1] ?? '', changes: values.change ?? [], message: values.message, platform: values.platform }, data: Buffer.alloc(0) },
+    );
   } finally {
     store.close();
   }

@@ -6,6 +6,7 @@ import { invalidArgument } from '../../../libs/errors';
 import { fromServiceError } from '../../../libs/grpc';
 import type { imagestore } from '../../../libs/proto';
 import { familiarName } from '../../../libs/reference';
+import { sendArchive } from '../../archive';
 import { parseFlags } from '../../args';
 import { imageStore } from '../../client';
 
@@ -45,20 +46,12 @@ export async function load(args: string[]): Promise<number> {
   const store = imageStore();
   let response: imagestore.LoadResponse;
   try {
-    response = await new Promise<imagestore.LoadResponse>((resolve, reject) => {
-      const call = store.client.load(store.metadata(), { deadline: Infinity }, (err: ServiceError | null, result?: imagestore.LoadResponse) => (err ? reject(fromServiceError(err, store.endpoint)) : resolve(result!)));
-      source.on('data', (chunk: Buffer) => {
-        if (!call.write({ data: chunk })) {
-          source.pause();
-          call.once('drain', () => source.resume());
-        }
-      });
-      source.once('end', () => call.end());
-      source.once('error', (err: Error) => {
-        call.cancel();
-        reject(invalidArgument(`cannot read ${values.input ?? 'standard input'}: ${err.message}`));
-      });
-    });
+    response = await sendArchive<imagestore.LoadRequest, imagestore.LoadResponse>(
+      store.endpoint,
+      { stream: source, name: values.input ?? 'standard input' },
+      (callback) => store.client.load(store.metadata(), { deadline: Infinity }, callback),
+      (data) => ({ data }),
+    );
   } finally {
     store.close();
   }

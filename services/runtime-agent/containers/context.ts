@@ -5,7 +5,8 @@ import type { ImageStore } from '../images';
 import type { LayerStore } from '../layers';
 import type { OciRuntime } from '../oci';
 import type { ContainerRepository } from '../store/repository';
-import type { KeyedLock } from './lock';
+import type { VolumeService } from '../volumes';
+import type { KeyedLock } from '../../../libs/lock';
 import type { ContainerWatch } from './watch';
 
 /** What the container operations work with. */
@@ -20,6 +21,8 @@ export interface RuntimeContext {
   layers: LayerStore;
   /** Images to run (resolved and unpacked here), and images that commit makes. */
   images: ImageStore;
+  /** The volumes containers mount: their uses, and their host directories. */
+  volumes: VolumeService;
   /** Per-container directories live under containers/, conmon's exit files under exits/. */
   stateDir: string;
   /** conmon's attach sockets: under the run directory, whose paths are short. */

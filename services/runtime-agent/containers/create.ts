@@ -8,6 +8,7 @@ import type { Container } from './model';
 import { checkedName, generatedName, newContainerId } from './names';
 import { containerPaths } from './paths';
 import { runSpecFor, type CreateInput } from './run-spec';
+import { prepareMounts, releaseVolumes } from './volumes';
 
 export interface CreateRequest extends CreateInput {
   name: string;
@@ -18,7 +19,8 @@ const NAME_ATTEMPTS = 10;
 
 /**
  * `docker create`: the image is made ready on this host (its layers unpacked once and shared), the
- * run spec fixed, and the container recorded with its create event. Nothing runs yet.
+ * run spec fixed, its volumes' uses recorded, and the container recorded with its create event.
+ * Nothing runs yet.
  */
 export async function createContainer(context: RuntimeContext, request: CreateRequest): Promise<Container> {
   const id = newContainerId();
@@ -30,18 +32,32 @@ export async function createContainer(context: RuntimeContext, request: CreateRe
     await context.repository.recordImageLayers(context.node, prepared.id, chain);
     return { image: prepared, layers: chain };
   });
-  const spec = runSpecFor(id, request, image.config, context.runtime.binary);
-  await mkdir(containerPaths(context.stateDir, id).dir, { recursive: true, mode: 0o700 });
+  const spec = await prepareMounts(context, id, runSpecFor(id, request, image.config, context.runtime.binary));
+  try {
+    await mkdir(containerPaths(context.stateDir, id).dir, { recursive: true, mode: 0o700 });
+    return await recordContainer(context, { id, requestedName, imageId: image.id, imageName: request.config!.image, spec, layers });
+  } catch (err) {
+    await releaseVolumes(context, { id, spec }, true).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Records the new container with its create event, a generated name retried if it clashes. */
+async function recordContainer(
+  context: RuntimeContext,
+  made: Pick<Container, 'id' | 'imageId' | 'imageName' | 'spec' | 'layers'> & { requestedName: string | undefined },
+): Promise<Container> {
+  const { id, requestedName } = made;
 
   for (let attempt = 0; ; attempt++) {
     const container: Container = {
       id,
       name: requestedName ?? generatedName(attempt),
       node: context.node,
-      imageId: image.id,
-      imageName: request.config!.image,
-      spec,
-      layers,
+      imageId: made.imageId,
+      imageName: made.imageName,
+      spec: made.spec,
+      layers: made.layers,
       state: 'created',
       pid: 0,
       exitCode: 0,

@@ -11,6 +11,7 @@ import type { Container } from './model';
 import { containerPaths, exitsDir } from './paths';
 import { removeContainer } from './remove';
 import { scheduleRestart, shouldRestart } from './restart-policy';
+import { unmountVolumes } from './volumes';
 
 /**
  * Records the exit that conmon wrote for a container, if there is one and it is not recorded yet:
@@ -53,11 +54,14 @@ export async function recordExit(
     await recordEvent(context, client, updated, 'die', { exitCode: String(exitCode) });
     return updated;
   });
-  // Waiters learn of the exit first; the runtime's record and the mount go after, still under the
+  // Waiters learn of the exit first; the runtime's record and the mounts go after, still under the
   // lock, so that a start or a removal waits for them (and both redo them if the agent died here).
   context.watch.changed(exited.id, exited);
   await Promise.all([
-    context.runtime.delete(container.id, true).catch((err: unknown) => context.logger.warn({ container: container.id }, `runtime delete: ${messageOf(err)}`)),
+    context.runtime
+      .delete(container.id, true)
+      .catch((err: unknown) => context.logger.warn({ container: container.id }, `runtime delete: ${messageOf(err)}`))
+      .then(() => unmountVolumes(context, container)),
     unmountOverlay(paths.overlay).catch((err: unknown) => context.logger.warn({ container: container.id }, messageOf(err))),
   ]);
   await rm(join(exitsDir(context.stateDir), container.id), { force: true });

@@ -1,6 +1,5 @@
 export type { RuntimeContext } from './context';
-export type { Container, ContainerState, RestartPolicyName, RunSpec } from './model';
-export { KeyedLock } from './lock';
+export type { Container, ContainerState, MountSpec, RestartPolicyName, RunSpec } from './model';
 export { ContainerWatch } from './watch';
 export { createContainer } from './create';
 export { startContainer } from './start';

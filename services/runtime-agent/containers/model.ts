@@ -14,11 +14,22 @@ export interface HealthCheckSpec {
 }
 
 export interface MountSpec {
-  type: 'bind' | 'tmpfs';
+  type: 'bind' | 'tmpfs' | 'volume';
+  /** bind: the host path. volume: the volume's name (an anonymous volume's is given at create). */
   source: string;
   target: string;
   readOnly: boolean;
+  /** tmpfs: its mount options. */
   options: string;
+  /** volume: an empty volume is not filled with the image's content at the target. */
+  noCopy?: boolean;
+  /** volume: driver options and labels for a volume the container's creation makes. */
+  volumeOptions?: Record<string, string>;
+  volumeLabels?: Record<string, string>;
+  /** volume: its host directory, as the volume service gave it. */
+  hostPath?: string;
+  /** bind: a missing source directory is made (`-v`), rather than refused (`--mount`). */
+  createSource?: boolean;
 }
 
 export interface ResourceLimits {

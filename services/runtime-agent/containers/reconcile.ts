@@ -7,6 +7,7 @@ import { removeFiles } from './remove';
 import { scheduleRestart } from './restart-policy';
 import { recordEvent } from './events';
 import { exitsDir } from './paths';
+import { releaseVolumes } from './volumes';
 
 /** The status Docker gives a container whose process vanished without an exit status (host reboot). */
 const LOST = 255;
@@ -39,6 +40,8 @@ export async function reconcile(context: RuntimeContext): Promise<void> {
             scheduleRestart(context, container, 0);
             return;
           case 'removing':
+            // Whether `rm -v` was asked is not kept: only --rm's anonymous volumes go with the container.
+            await releaseVolumes(context, container, container.spec.autoRemove);
             await removeFiles(context, container);
             await context.db.transaction(async (client) => {
               await context.repository.delete(client, container.id);

@@ -12,15 +12,17 @@ import { ACTIVE_STATES, type Container } from './model';
 import { containerPaths, exitsDir } from './paths';
 import { forgetRestarts } from './restart-policy';
 import { currentContainer } from './start';
+import { releaseVolumes } from './volumes';
 
 /** SIGKILL's exit status. */
 const KILLED = 137;
 
 /**
- * `docker rm`: the container, its writable layer and its log go; a running one only with force
- * (killed first: kill, die, destroy). A removal cut short (the agent died) is finished at start.
+ * `docker rm`: the container, its writable layer and its log go, and its uses of volumes (with
+ * `volumes`, or for an auto-remove container, its anonymous volumes too); a running one only with
+ * force (killed first: kill, die, destroy). A removal cut short (the agent died) is finished at start.
  */
-export async function removeContainer(context: RuntimeContext, text: string, options: { force: boolean }): Promise<Container> {
+export async function removeContainer(context: RuntimeContext, text: string, options: { force: boolean; volumes?: boolean }): Promise<Container> {
   const { id } = await findLocalContainer(context, text);
   const removed = await context.locks.run(id, async () => {
     const container = await currentContainer(context, id);
@@ -38,6 +40,8 @@ export async function removeContainer(context: RuntimeContext, text: string, opt
       await context.runtime.delete(id, true);
       exitCode = (await readExitStatus(exitsDir(context.stateDir), id)) ?? KILLED;
     }
+    // Docker's --rm takes the anonymous volumes too.
+    await releaseVolumes(context, container, (options.volumes ?? false) || container.spec.autoRemove);
     await removeFiles(context, container);
     await context.db.transaction(async (client) => {
       if (active) {

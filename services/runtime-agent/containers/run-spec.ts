@@ -58,7 +58,7 @@ export function runSpecFor(id: string, input: CreateInput, image: imagestore.Ima
     healthcheck: healthCheckFor(config.healthcheck, image.healthcheckJson),
     resources: checkedResources(hostConfig.resources),
     readOnlyRoot: hostConfig.readOnlyRoot,
-    mounts: hostConfig.mounts.map(checkedMount),
+    mounts: withImageVolumes(hostConfig.mounts.map(checkedMount), image.volumes),
     restartPolicy,
     autoRemove: hostConfig.autoRemove,
     privileged: hostConfig.privileged,
@@ -106,8 +106,12 @@ function checkedMount(mount: runtime.Mount): MountSpec {
   if (target === '/') throw invalidArgument('cannot mount over the root of the container');
   if (mount.type === 'bind') {
     const source = checkedPath(mount.source, 'bind mount source');
-    if (!existsSync(source)) throw invalidArgument(`the bind mount source ${source} does not exist on this host`);
-    return { type: 'bind', source, target, readOnly: mount.readOnly, options: '' };
+    if (!mount.createSource && !existsSync(source)) throw invalidArgument(`the bind mount source ${source} does not exist on this host`);
+    return { type: 'bind', source, target, readOnly: mount.readOnly, options: '', createSource: mount.createSource };
+  }
+  if (mount.type === 'volume') {
+    const { source, readOnly, noCopy, volumeOptions, volumeLabels } = mount;
+    return { type: 'volume', source, target, readOnly, options: '', noCopy, volumeOptions, volumeLabels };
   }
   if (mount.type === 'tmpfs') {
     if (mount.options !== '' && !/^[a-z0-9_]+(=[a-zA-Z0-9_.:]+)?(,[a-z0-9_]+(=[a-zA-Z0-9_.:]+)?)*$/.test(mount.options)) {
@@ -115,7 +119,24 @@ function checkedMount(mount: runtime.Mount): MountSpec {
     }
     return { type: 'tmpfs', source: 'tmpfs', target, readOnly: mount.readOnly, options: mount.options };
   }
-  throw invalidArgument(`unknown mount type "${mount.type}": use bind or tmpfs (volumes come with the volume service)`);
+  throw invalidArgument(`unknown mount type "${mount.type}": use bind, tmpfs or volume`);
+}
+
+/**
+ * The mounts, each target once, and a new anonymous volume for each of the image's VOLUME paths that
+ * no mount covers, as Docker gives them.
+ */
+function withImageVolumes(mounts: MountSpec[], imageVolumes: string[]): MountSpec[] {
+  const targets = new Set<string>();
+  for (const mount of mounts) {
+    if (targets.has(mount.target)) throw invalidArgument(`duplicate mount point: ${mount.target}`);
+    targets.add(mount.target);
+  }
+  const anonymous = imageVolumes
+    .map((path) => checkedPath(path, "image's volume path"))
+    .filter((target) => target !== '/' && !targets.has(target))
+    .map((target): MountSpec => ({ type: 'volume', source: '', target, readOnly: false, options: '' }));
+  return [...mounts, ...[...new Map(anonymous.map((mount) => [mount.target, mount])).values()]];
 }
 
 /** The request's check, else the image's (JSON as Docker stores it, durations in nanoseconds). */

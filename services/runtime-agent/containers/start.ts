@@ -11,6 +11,7 @@ import { findLocalContainer, requireState } from './lookup';
 import type { Container, MountSpec } from './model';
 import { containerPaths, exitsDir } from './paths';
 import { resolveUser } from './users';
+import { mountVolumes, unmountVolumes } from './volumes';
 
 /**
  * `docker start`: a created or exited container runs again; a running one is left as it is.
@@ -52,6 +53,7 @@ export async function launchContainer(
     await unmountOverlay(paths.overlay);
     await mountOverlay(container.layers.map((chainId) => context.layers.path(chainId)), paths.overlay);
     const user = await resolveUser(paths.overlay.merged, spec.user);
+    const volumePaths = await mountVolumes(context, container, paths.overlay.merged);
     const config = runtimeConfig({
       args: spec.argv,
       env: spec.env,
@@ -69,7 +71,7 @@ export async function launchContainer(
       cgroupsPath: `/berth/${container.id}`,
       rootfs: paths.overlay.merged,
       nofile: hostOpenFilesLimit(),
-      mounts: spec.mounts.map(ociMount),
+      mounts: spec.mounts.map((mount) => ociMount(mount, volumePaths)),
     });
     await writeFile(paths.config, JSON.stringify(config));
     await Promise.all([rm(join(exitsDir(context.stateDir), container.id), { force: true }), rm(paths.persist, { recursive: true, force: true })]);
@@ -96,6 +98,7 @@ export async function launchContainer(
     await context.runtime.start(container.id);
   } catch (err) {
     await context.runtime.delete(container.id, true).catch(() => undefined);
+    await unmountVolumes(context, container);
     await unmountOverlay(paths.overlay).catch(() => undefined);
     throw await recordStartFailure(context, container, err);
   }
@@ -138,9 +141,11 @@ async function recordStartFailure(context: RuntimeContext, container: Container,
   return isBerthError(err) ? failedPrecondition(`cannot start container ${container.name}: ${message}`) : (err as Error);
 }
 
-function ociMount(mount: MountSpec): OciMount {
-  if (mount.type === 'bind') {
-    return { destination: mount.target, type: 'bind', source: mount.source, options: ['rbind', mount.readOnly ? 'ro' : 'rw'] };
+/** A mount of the spec in the OCI config; a volume is a bind of the host directory its service gave. */
+function ociMount(mount: MountSpec, volumePaths: Map<string, string>): OciMount {
+  if (mount.type === 'bind' || mount.type === 'volume') {
+    const source = mount.type === 'volume' ? volumePaths.get(mount.target)! : mount.source;
+    return { destination: mount.target, type: 'bind', source, options: ['rbind', mount.readOnly ? 'ro' : 'rw'] };
   }
   const options = ['nosuid', 'nodev', 'noexec', ...(mount.options === '' ? [] : mount.options.split(',')), ...(mount.readOnly ? ['ro'] : [])];
   return { destination: mount.target, type: 'tmpfs', source: 'tmpfs', options };

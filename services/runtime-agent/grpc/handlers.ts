@@ -88,7 +88,7 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       return {};
     }),
 
-    remove: rpc.unary(async (request: runtime.RemoveRequest) => ({ id: (await removeContainer(context, request.container, { force: request.force })).id })),
+    remove: rpc.unary(async (request: runtime.RemoveRequest) => ({ id: (await removeContainer(context, request.container, { force: request.force, volumes: request.volumes })).id })),
 
     wait: rpc.unary(async (request: runtime.WaitRequest, call) => {
       const condition = WAIT_CONDITIONS[request.condition];

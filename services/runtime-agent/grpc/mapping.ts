@@ -1,5 +1,5 @@
 import type { runtime } from '../../../libs/proto';
-import { containerPaths, statusLine, type Container, type LogLine, type StatsReading } from '../containers';
+import { containerPaths, statusLine, type Container, type LogLine, type MountSpec, type StatsReading } from '../containers';
 import type { LayerStore } from '../layers';
 
 /** Proto from domain: nothing else happens here. */
@@ -61,7 +61,7 @@ export function toDetail(container: Container, stateDir: string, layers: LayerSt
     hostConfig: {
       resources: { memoryBytes: spec.resources.memoryBytes ?? 0, cpus: spec.resources.cpus ?? 0, pidsLimit: spec.resources.pidsLimit ?? 0 },
       readOnlyRoot: spec.readOnlyRoot,
-      mounts: spec.mounts,
+      mounts: spec.mounts.map(toMount),
       restartPolicy: spec.restartPolicy,
       autoRemove: spec.autoRemove,
       privileged: spec.privileged,
@@ -77,6 +77,33 @@ export function toDetail(container: Container, stateDir: string, layers: LayerSt
     },
     logPath: paths.log,
     runtime: spec.runtime,
+    mountPoints: spec.mounts.map(toMountPoint),
+  };
+}
+
+function toMount(mount: MountSpec): runtime.Mount {
+  return {
+    type: mount.type,
+    source: mount.source,
+    target: mount.target,
+    readOnly: mount.readOnly,
+    options: mount.options,
+    noCopy: mount.noCopy ?? false,
+    volumeOptions: mount.volumeOptions ?? {},
+    volumeLabels: mount.volumeLabels ?? {},
+    createSource: mount.createSource ?? false,
+  };
+}
+
+function toMountPoint(mount: MountSpec): runtime.MountPoint {
+  const volume = mount.type === 'volume';
+  return {
+    type: mount.type,
+    name: volume ? mount.source : '',
+    source: volume ? (mount.hostPath ?? '') : mount.type === 'bind' ? mount.source : '',
+    destination: mount.target,
+    driver: volume ? 'local' : '',
+    readOnly: mount.readOnly,
   };
 }
 

@@ -6,8 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { createClient, fromServiceError, unaryCall } from '../../../libs/grpc';
 import { imagestore } from '../../../libs/proto';
-import { isBerthError } from '../../../libs/errors';
-import { buildImage, startService, type RunningService } from '../../support';
+import { buildImage, rejectsWith, startService, type RunningService } from '../../support';
 
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
@@ -47,15 +46,6 @@ async function readBlob(c: imagestore.ImageStoreServiceClient, digest: string, o
     throw fromServiceError(err as ServiceError);
   }
   return { data: Buffer.concat(chunks), size };
-}
-
-async function rejectsWith(promise: Promise<unknown>, kind: string, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(isBerthError(err), String(err));
-    assert.equal(err.kind, kind);
-    assert.match(err.message, message);
-    return true;
-  });
 }
 
 test('WriteBlob verifies digest and size before a blob is visible; ReadBlob serves ranges', { timeout: 60_000 }, async (t) => {

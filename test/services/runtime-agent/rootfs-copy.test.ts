@@ -7,9 +7,8 @@ import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
-import { isBerthError, type ErrorKind } from '../../../libs/errors';
 import { copyIn, copyOut, resolveInRoot } from '../../../services/runtime-agent/rootfs';
-import { buildLayer, requirePrerequisites, type LayerEntry } from '../../support';
+import { buildLayer, rejectsWith, requirePrerequisites, type LayerEntry } from '../../support';
 
 /**
  * A container root inside a sandbox whose other contents must never change. Its links try every way
@@ -53,13 +52,6 @@ async function entriesOf(tar: Readable): Promise<Array<{ name: string; type: str
 }
 
 const tarOf = async (entries: LayerEntry[]): Promise<Readable> => Readable.from([gunzipSync((await buildLayer(entries)).blob)]);
-
-const rejectsWith = (promise: Promise<unknown>, kind: ErrorKind, message: RegExp) =>
-  assert.rejects(promise, (err: unknown) => {
-    assert.ok(isBerthError(err, kind), String(err));
-    assert.match(err.message, message);
-    return true;
-  });
 
 test('resolveInRoot follows every symlink inside the root and never out of it', async (t) => {
   if (!requirePrerequisites(t, { root: true })) return;

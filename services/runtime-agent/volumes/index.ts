@@ -1,0 +1,1 @@
+export { VolumeService } from './volume-service';

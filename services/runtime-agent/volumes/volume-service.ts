@@ -1,0 +1,31 @@
+import { unaryCall } from '../../../libs/grpc';
+import type { volume } from '../../../libs/proto';
+
+/** The volume service as the runtime-agent uses it: the uses and mounts of its containers' volumes. */
+export class VolumeService {
+  constructor(
+    private readonly client: volume.VolumeServiceClient,
+    private readonly endpoint: string,
+  ) {}
+
+  /** Records a container's use of a volume (made first if missing, or anonymous with an empty name). */
+  async use(containerId: string, name: string, options: Record<string, string>, labels: Record<string, string>): Promise<volume.Volume> {
+    const request = { containerId, name, createIfMissing: true, options, labels };
+    const response = await unaryCall<volume.UseResponse>(this.endpoint, (m, o, cb) => this.client.use(request, m, o, cb));
+    return response.volume!;
+  }
+
+  async release(containerId: string, name: string, removeAnonymous: boolean): Promise<void> {
+    await unaryCall(this.endpoint, (m, o, cb) => this.client.release({ containerId, name, removeAnonymous }, m, o, cb));
+  }
+
+  /** The host directory to bind, filled from populateFrom if the volume is empty. */
+  async mount(containerId: string, name: string, populateFrom: string): Promise<string> {
+    const response = await unaryCall<volume.MountResponse>(this.endpoint, (m, o, cb) => this.client.mount({ containerId, name, populateFrom }, m, o, cb));
+    return response.path;
+  }
+
+  async unmount(containerId: string, name: string): Promise<void> {
+    await unaryCall(this.endpoint, (m, o, cb) => this.client.unmount({ containerId, name }, m, o, cb));
+  }
+}
