@@ -65,7 +65,7 @@ test('data outlives its container: a new container finds it; read-only mounts; t
 
 test('copy-up from the image, anonymous volumes for VOLUME paths (gone with rm -v), tmpfs volumes vanish on unmount', { timeout: 180_000 }, async (t) => {
   if (!requirePrerequisites(t, PREREQUISITES)) return;
-  const { env } = await startRuntime(t, IMAGE, {}, { volumes: true });
+  const { env, stateDir } = await startRuntime(t, IMAGE, {}, { volumes: true });
 
   await berthOk(env, ['run', '--name', 'maker', IMAGE, 'sh', '-c', 'mkdir -p /srv/site && echo hello > /srv/site/index.html && chown -R 33:33 /srv/site && chmod 750 /srv/site']);
   await berthOk(env, ['commit', '--change', 'VOLUME /srv', 'maker', 'site:1']);
@@ -99,7 +99,15 @@ test('copy-up from the image, anonymous volumes for VOLUME paths (gone with rm -
   const scratch = await volumeJson(env, 'scratch');
   assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(` ${scratch.Mountpoint} `), 'unmounted once no container runs with it');
 
-  // A named volume that does not exist as a name is refused clearly.
+  // Bad names are refused clearly; a host directory is made by -v, as Docker does, never by --mount.
   const bad = await berth(['run', '--rm', '-v', 'bad name:/x', IMAGE, 'true'], env);
   assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /invalid volume name "bad name"/);
+  const missing = join(stateDir, 'made-by-v');
+  const refused = await berth(['run', '--rm', '--mount', `type=bind,src=${missing},dst=/x`, IMAGE, 'true'], env);
+  assert.equal(refused.code, 125);
+  assert.match(refused.stderr, /bind mount source .* does not exist/);
+  assert.ok(!existsSync(missing));
+  await berthOk(env, ['run', '--rm', '-v', `${missing}:/x`, IMAGE, 'touch', '/x/file']);
+  assert.ok(existsSync(join(missing, 'file')));
 });
