@@ -15,7 +15,7 @@ const SERVICES = [
   },
   { name: 'builder', schema: 'builds', client: builder.BuilderServiceClient, tables: [] },
   { name: 'runtime-agent', schema: 'runtime', client: runtime.RuntimeServiceClient, tables: ['containers', 'image_layers'] },
-  { name: 'volume', schema: 'volumes', client: volume.VolumeServiceClient, tables: [] },
+  { name: 'volume', schema: 'volumes', client: volume.VolumeServiceClient, tables: ['volume_uses', 'volumes'] },
 ] as const;
 
 for (const service of SERVICES) {

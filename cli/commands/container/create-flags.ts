@@ -124,8 +124,16 @@ function volumeFlag(text: string): runtime.Mount {
  * (no source: a new anonymous volume), type=bind,source=/a,target=/b[,readonly] or
  * type=tmpfs,target=/t[,tmpfs-size=N][,tmpfs-mode=M]. The type is volume unless given, as Docker's.
  */
+/** The keys `--mount` takes, as Docker's; any other is refused rather than ignored. */
+const MOUNT_KEYS = [
+  'type', 'source', 'src', 'target', 'destination', 'dst', 'readonly', 'ro',
+  'volume-driver', 'volume-nocopy', 'volume-opt', 'volume-label', 'tmpfs-size', 'tmpfs-mode',
+];
+
 function mountFlag(text: string): runtime.Mount {
   const fields = text.split(',').map((field) => splitOnce(field, '='));
+  const unknown = fields.find(([key]) => !MOUNT_KEYS.includes(key));
+  if (unknown !== undefined) throw invalidArgument(`--mount ${text}: unexpected key "${unknown[0]}" (use ${MOUNT_KEYS.join(', ')})`);
   const value = (...keys: string[]) => fields.findLast(([key]) => keys.includes(key))?.[1];
   const all = (key: string) => fields.filter(([k]) => k === key).map(([, v]) => v);
   const flag = (...keys: string[]) => {
