@@ -1,5 +1,6 @@
 import { invalidArgument } from '../libs/errors';
 import { humanDuration } from '../libs/humanize';
+import { renderTemplate } from './template';
 
 /** Columns padded to their widest cell, as `docker ps` prints them. */
 export function table(header: string[], rows: string[][]): string {
@@ -45,4 +46,10 @@ export function parseFilters(values: string[] | undefined): Record<string, { val
     (filters[key] ??= { values: [] }).values.push(value.slice(equals + 1));
   }
   return filters;
+}
+
+/** What `inspect` commands print: each item through a -f template, else one JSON array as Docker indents it. */
+export function printInspected(items: unknown[], format: string | undefined): void {
+  if (format !== undefined) process.stdout.write(items.map((item) => `${renderTemplate(format, item)}\n`).join(''));
+  else process.stdout.write(`${JSON.stringify(items, null, 4)}\n`);
 }

@@ -2,7 +2,7 @@ import { invalidArgument, isBerthError, messageOf } from '../../../libs/errors';
 import { imagestore, type runtime } from '../../../libs/proto';
 import { parseFlags } from '../../args';
 import { imageStore, runtimeAgent } from '../../client';
-import { renderTemplate } from '../../template';
+import { printInspected } from '../../output';
 
 /** `berth container inspect [-f FORMAT] CONTAINER...`: Docker's JSON shape. */
 export async function inspectContainers(args: string[]): Promise<number> {
@@ -32,8 +32,7 @@ async function inspectAny(args: string[], orImage: boolean): Promise<number> {
   } finally {
     agent.close();
   }
-  if (values.format !== undefined) process.stdout.write(found.map((item) => `${renderTemplate(values.format!, item)}\n`).join(''));
-  else process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+  printInspected(found, values.format);
   return failed ? 1 : 0;
 }
 

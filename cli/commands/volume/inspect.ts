@@ -2,7 +2,7 @@ import { invalidArgument, isBerthError, messageOf } from '../../../libs/errors';
 import type { volume } from '../../../libs/proto';
 import { parseFlags } from '../../args';
 import { volumeService } from '../../client';
-import { renderTemplate } from '../../template';
+import { printInspected } from '../../output';
 
 /**
  * `berth volume inspect [-f TEMPLATE] VOLUME...`: a JSON array in Docker's shape; an unknown name is
@@ -27,8 +27,7 @@ export async function inspectVolumes(args: string[]): Promise<number> {
   } finally {
     service.close();
   }
-  if (values.format !== undefined) process.stdout.write(found.map((item) => `${renderTemplate(values.format!, item)}\n`).join(''));
-  else process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+  printInspected(found, values.format);
   return failed ? 1 : 0;
 }
 
