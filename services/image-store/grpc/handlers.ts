@@ -15,6 +15,7 @@ import {
   pullImage,
   pushImage,
   putImage,
+  releaseBuildCache,
   removeImage,
   resolveForRuntime,
   tagImage,
@@ -151,9 +152,12 @@ export function imageStoreHandlers(
         layers: request.layers.map(fromDescriptor),
         tags: request.tags,
         eventAction: request.eventAction,
+        buildCache: request.buildCache,
       });
       return { image: toSummary(image), manifest: toDescriptor(manifest) };
     }),
+
+    releaseBuildCache: rpc.unary(async (request: imagestore.ReleaseBuildCacheRequest) => releaseBuildCache(images, request.imageIds)),
   };
 }
 

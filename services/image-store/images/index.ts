@@ -6,6 +6,7 @@ export { listImages, inspectImage, imageHistory, resolveForRuntime, type ImageFi
 export { putImage, type PutImageRequest } from './put';
 export { collectGarbage, GcLock } from './gc';
 export { pruneImages } from './prune';
+export { releaseBuildCache } from './build-cache';
 export { importImage, type ImportRequest } from './import';
 export { MEDIA_TYPES, type Descriptor, type ImageConfig } from './manifest';
 export { familiarName, parseReference, formatReference } from '../../../libs/reference';

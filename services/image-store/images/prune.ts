@@ -9,7 +9,8 @@ const PRUNE_FILTERS = new Set(['until', 'label', 'label!']);
 
 /**
  * `docker image prune`: dangling images (with all, every image no container uses) that match the
- * filters, then the blobs nothing refers to.
+ * filters, then the blobs nothing refers to. Build cache is never pruned: it is not dangling (as
+ * Docker's intermediate images are not), and only the builder knows when it may go.
  */
 export async function pruneImages(
   context: ImageContext & { gcLock: GcLock },
@@ -21,6 +22,7 @@ export async function pruneImages(
   }
   const before = filters.until?.[0] === undefined ? undefined : untilTime(filters.until[0]);
   const matches = (image: ImageRow) =>
+    !image.buildCache &&
     (all || image.tags.length === 0) &&
     (before === undefined || (image.created !== null && image.created < before)) &&
     (filters.label ?? []).every((label) => matchesLabel(image.labels, label)) &&

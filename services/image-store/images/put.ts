@@ -12,6 +12,8 @@ export interface PutImageRequest {
   tags: string[];
   /** "build", "commit" or "import". */
   eventAction: string;
+  /** Hold the image as build cache; false never clears an earlier hold. */
+  buildCache?: boolean;
 }
 
 /**
@@ -49,7 +51,8 @@ export async function putImage(context: ImageContext & { gcLock: GcLock }, reque
       config,
       configDigest: configWritten.digest,
       tags,
-      event: { action: request.eventAction || 'build', actorId: configWritten.digest, attributes: tags.length > 0 ? { name: tags.join(',') } : {} },
+      buildCache: request.buildCache,
+      event: request.buildCache ? undefined : { action: request.eventAction || 'build', actorId: configWritten.digest, attributes: tags.length > 0 ? { name: tags.join(',') } : {} },
     });
     return { image, manifest: { mediaType: MEDIA_TYPES.ociManifest, digest: manifestWritten.digest, size: manifestBytes.length } };
   });

@@ -24,8 +24,9 @@ export async function listImages(context: ImageContext, filters: ImageFilters, a
   if (dangling !== undefined && dangling !== 'true' && dangling !== 'false') throw invalidArgument(`invalid filter dangling=${dangling}: use true or false`);
 
   return images.filter((image) => {
-    // Untagged images that others are built on are build intermediates: shown only with --all.
-    if (!all && image.tags.length === 0 && parents.has(image.id)) return false;
+    // Untagged images that others are built on, or that the builder holds as cache, are build
+    // intermediates (as Docker's are): shown only with --all.
+    if (!all && image.tags.length === 0 && (image.buildCache || parents.has(image.id))) return false;
     if (dangling !== undefined && (image.tags.length === 0) !== (dangling === 'true')) return false;
     if (filters.reference?.length && !filters.reference.some((pattern) => image.tags.some((tag) => matchesReference(tag, pattern)))) return false;
     if (filters.label?.length && !filters.label.every((label) => matchesLabel(image.labels, label))) return false;

@@ -16,12 +16,15 @@ export interface ImageToRecord {
   /** The repository that knows it by digest (a pull's or a push's), for RepoDigests. */
   repository?: string;
   parentId?: string;
-  event: Omit<NewEvent, 'type'>;
+  /** Hold it as build cache (see ImageRow.buildCache); false leaves an existing hold as it is. */
+  buildCache?: boolean;
+  /** The image's event; none for a build's cached step, which is not an image anyone made. */
+  event: Omit<NewEvent, 'type'> | undefined;
 }
 
 /**
  * Records an image whose blobs are in the content store: its manifests, the image, its tag and repo
- * digest, and the event, in one transaction, so that the image exists if and only if its event does.
+ * digest, and its event, in one transaction, so that the image exists if and only if its event does.
  */
 export async function recordImage(context: ImageContext, image: ImageToRecord): Promise<ImageRow> {
   const { manifest, index, config } = image;
@@ -61,7 +64,9 @@ export async function recordImage(context: ImageContext, image: ImageToRecord): 
       labels: config.config?.Labels ?? {},
       parentId: image.parentId ?? null,
     });
-    const events: NewEvent[] = [{ type: 'image', ...image.event }];
+    // In the same transaction as the image: a prune never sees it recorded but not yet held.
+    if (image.buildCache === true) await context.repository.markBuildCache(client, image.configDigest);
+    const events: NewEvent[] = image.event === undefined ? [] : [{ type: 'image', ...image.event }];
     for (const tag of image.tags) {
       const reference = parseReference(tag);
       const replaced = await context.repository.setTag(client, {

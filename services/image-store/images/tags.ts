@@ -65,11 +65,12 @@ export async function removeImage(context: ImageContext, text: string, options: 
       await context.repository.deleteImage(client, current);
       await context.events.append(client, { type: 'image', action: 'delete', actorId: current, attributes: {} });
       deleted.push(current);
-      // A parent left without names or other children goes too, as Docker prunes intermediate images.
+      // A parent left without names or other children goes too, as Docker prunes intermediate images,
+      // unless the builder holds it as cache.
       id = null;
       if (!options.noPrune && row?.parentId) {
         const parent = await context.repository.getImage(row.parentId, client);
-        if (parent !== undefined && parent.tags.length === 0 && (await context.repository.childrenOf(parent.id, client)).length === 0) id = parent.id;
+        if (parent !== undefined && parent.tags.length === 0 && !parent.buildCache && (await context.repository.childrenOf(parent.id, client)).length === 0) id = parent.id;
       }
     }
   });

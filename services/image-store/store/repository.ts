@@ -21,12 +21,14 @@ export interface ImageRow {
   variant: string;
   labels: Record<string, string>;
   parentId: string | null;
+  /** Held by the builder as build cache: prune keeps it, List hides it while it has no name. */
+  buildCache: boolean;
   tags: string[];
   repoDigests: string[];
 }
 
 const IMAGE_COLUMNS = `
-  i.id, i.manifest_digest, i.created, i.size, i.os, i.architecture, i.variant, i.labels, i.parent_id,
+  i.id, i.manifest_digest, i.created, i.size, i.os, i.architecture, i.variant, i.labels, i.parent_id, i.build_cache,
   coalesce((SELECT array_agg(t.name ORDER BY t.name) FROM tags t WHERE t.image_id = i.id), '{}') AS tags,
   coalesce((SELECT array_agg(r.repository || '@' || r.digest ORDER BY r.repository, r.digest) FROM repo_digests r WHERE r.image_id = i.id), '{}') AS repo_digests`;
 
@@ -40,6 +42,7 @@ interface ImageQueryRow {
   variant: string;
   labels: Record<string, string>;
   parent_id: string | null;
+  build_cache: boolean;
   tags: string[];
   repo_digests: string[];
 }
@@ -55,6 +58,7 @@ function toImage(row: ImageQueryRow): ImageRow {
     variant: row.variant,
     labels: row.labels,
     parentId: row.parent_id,
+    buildCache: row.build_cache,
     tags: row.tags,
     repoDigests: row.repo_digests,
   };
@@ -80,7 +84,7 @@ export class ImageRepository {
 
   async recordImage(
     client: Queryable,
-    image: Omit<ImageRow, 'tags' | 'repoDigests'>,
+    image: Omit<ImageRow, 'tags' | 'repoDigests' | 'buildCache'>,
   ): Promise<boolean> {
     const inserted = await client.query(
       `INSERT INTO images (id, manifest_digest, created, size, os, architecture, variant, labels, parent_id)
@@ -88,6 +92,17 @@ export class ImageRepository {
       [image.id, image.manifestDigest, image.created, image.size, image.os, image.architecture, image.variant, image.labels, image.parentId],
     );
     return inserted.rowCount === 1;
+  }
+
+  /** Holds an image as build cache (whether it was just recorded or existed before). */
+  async markBuildCache(client: Queryable, id: string): Promise<void> {
+    await client.query('UPDATE images SET build_cache = true WHERE id = $1', [id]);
+  }
+
+  /** Drops the build-cache hold on those of the images that had it; returns their ids. */
+  async releaseBuildCache(client: Queryable, ids: string[]): Promise<string[]> {
+    const result = await client.query<{ id: string }>('UPDATE images SET build_cache = false WHERE id = ANY($1) AND build_cache RETURNING id', [ids]);
+    return result.rows.map((r) => r.id);
   }
 
   /** Points a name at an image; returns the image it pointed at before, if another. */

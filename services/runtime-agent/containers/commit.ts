@@ -51,6 +51,7 @@ export async function commitContainer(context: RuntimeContext, text: string, opt
   }
   const config = imageConfig(JSON.parse(Buffer.from(base.rawConfig).toString('utf8')) as Record<string, unknown>, container, layer.diffId, options);
   const image = await context.images.putImage({
+    buildCache: false,
     config: Buffer.from(JSON.stringify(config)),
     layers: [...base.layers, { mediaType: LAYER_MEDIA_TYPE, digest: layer.digest, size: layer.size, platform: undefined, annotations: {} }],
     tags: options.reference === '' ? [] : [options.reference],

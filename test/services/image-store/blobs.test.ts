@@ -3,10 +3,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { createClient, fromServiceError, unaryCall } from '../../../libs/grpc';
 import { imagestore } from '../../../libs/proto';
 import { buildImage, rejectsWith, startService, type RunningService } from '../../support';
+import { writeBlob } from './blob-upload';
 
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
@@ -14,23 +15,6 @@ function client(t: TestContext, store: RunningService) {
   const c = createClient(imagestore.ImageStoreServiceClient, store.endpoint, { deadlineMs: 30_000 });
   t.after(() => c.close());
   return c;
-}
-
-/** Sends a blob in chunks: first the expected digest and size, then the data. */
-function writeBlob(
-  c: imagestore.ImageStoreServiceClient,
-  expected: { digest: string; size: number },
-  data: Buffer,
-  chunk = 64 * 1024,
-): Promise<imagestore.WriteBlobResponse> {
-  return new Promise((resolve, reject) => {
-    const call = c.writeBlob(new Metadata(), (err, response) => (err ? reject(fromServiceError(err as ServiceError)) : resolve(response!)));
-    call.write({ expectedDigest: expected.digest, expectedSize: expected.size, data: data.subarray(0, chunk), mediaType: '' });
-    for (let start = chunk; start < data.length; start += chunk) {
-      call.write({ expectedDigest: '', expectedSize: 0, data: data.subarray(start, start + chunk), mediaType: '' });
-    }
-    call.end();
-  });
 }
 
 async function readBlob(c: imagestore.ImageStoreServiceClient, digest: string, offset = 0, length = 0): Promise<{ data: Buffer; size: number }> {
@@ -88,7 +72,7 @@ test('PutImage records an image from stored layers; Resolve gives a runtime what
   const layers = image.layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.blob.length, annotations: {}, platform: undefined }));
   const put = (request: Partial<imagestore.PutImageRequest>) =>
     unaryCall<imagestore.PutImageResponse>(store.endpoint, (m, o, cb) =>
-      c.putImage({ config: image.config, layers, tags: ['built/app:1', 'built/app:latest'], eventAction: 'build', ...request }, m, o, cb),
+      c.putImage({ config: image.config, layers, tags: ['built/app:1', 'built/app:latest'], eventAction: 'build', buildCache: false, ...request }, m, o, cb),
     );
 
   await rejectsWith(put({}), 'invalid_argument', /is not in the store: write it first/);
