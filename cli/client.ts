@@ -1,7 +1,7 @@
 import type { Client, ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
 import { loadConfig, serviceEndpoint, type Config, type ServiceName } from '../libs/config';
 import { createClient, fromServiceError, unaryCall } from '../libs/grpc';
-import { imagestore, runtime, volume } from '../libs/proto';
+import { builder, imagestore, runtime, volume } from '../libs/proto';
 import { commandTrace } from './trace';
 
 type ClientConstructor<C> = Parameters<typeof createClient<C & Client>>[0];
@@ -27,6 +27,7 @@ function connect<C extends Client>(service: ServiceName, Constructor: ClientCons
 export const imageStore = (config: Config = loadConfig()) => connect('image-store', imagestore.ImageStoreServiceClient, config);
 export const runtimeAgent = (config: Config = loadConfig()) => connect('runtime-agent', runtime.RuntimeServiceClient, config);
 export const volumeService = (config: Config = loadConfig()) => connect('volume', volume.VolumeServiceClient, config);
+export const builderService = (config: Config = loadConfig()) => connect('builder', builder.BuilderServiceClient, config);
 
 /** Reads a server stream to its end, handing each message to onMessage; a failure becomes a BerthError. */
 export async function readStream<T>(stream: ClientReadableStream<T>, endpoint: string, onMessage: (message: T) => void): Promise<void> {

@@ -57,6 +57,11 @@ Containers:
   cp C:PATH DEST       Copy out of a container (DEST "-" for a tar on stdout)
   cp SRC C:DIR         Copy into a directory of a container (SRC "-" for a tar on stdin)
 
+Builds:
+  build PATH           Build an image from a Dockerfile (-t NAME, -f FILE, --build-arg K=V, --target STAGE,
+                       --no-cache, --label K=V, --platform, -q; --progress=plain is the only output)
+  builder prune        Drop the build cache (--filter until=24h)
+
 Volumes:
   volume create [NAME] Make a volume (-l k=v; -o k=v driver options: type, device, o)
   volume ls            List volumes (-q, --filter name|label|dangling|driver=V, --format json|TEMPLATE)
@@ -157,6 +162,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'volume export': async () => (await import('./commands/volume/export.js')).exportVolume,
   'volume import': async () => (await import('./commands/volume/import.js')).importVolume,
   'volume clone': async () => (await import('./commands/volume/clone.js')).cloneVolume,
+  build: async () => (await import('./commands/build/build.js')).build,
+  'image build': async () => (await import('./commands/build/build.js')).build,
+  'builder prune': async () => (await import('./commands/build/prune.js')).builderPrune,
   version: async () => async () => {
     process.stdout.write(`berth ${VERSION}\n`);
     return 0;

@@ -151,7 +151,10 @@ export function handlers(logger: Logger) {
     bidiStream<Req, Res>(
       fn: (messages: AsyncIterable<Req>, send: (message: Res) => Promise<void>, context: CallContext) => Promise<void>,
     ): handleBidiStreamingCall<Req, Res> {
-      return (call) => stream(call as unknown as ServerWritableStream<unknown, Res>, (send, context) => fn(call as AsyncIterable<Req>, send, context));
+      // Not the stream's own iterator: at the end of the client's messages it destroys the stream,
+      // both ways, and the server could not answer a client that half-closed before the answer.
+      return (call) =>
+        stream(call as unknown as ServerWritableStream<unknown, Res>, (send, context) => fn(call.iterator({ destroyOnReturn: false }) as AsyncIterable<Req>, send, context));
     },
   };
 }

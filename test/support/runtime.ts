@@ -20,11 +20,17 @@ export interface RuntimeSuite extends RunningSuite {
 }
 
 /**
- * An image-store and a runtime-agent (with `volumes`, a volume service too) sharing one state
- * directory, with busybox imported as `image`.
+ * An image-store and a runtime-agent (with `volumes`, a volume service too; with `builder`, a
+ * builder) sharing one state directory, with busybox imported as `image`.
  */
-export async function startRuntime(t: TestContext, image = 'busybox:test', extraEnv: Record<string, string> = {}, options: { volumes?: boolean } = {}): Promise<RuntimeSuite> {
-  const suite = await startServices(t, ['image-store', ...(options.volumes ? ['volume'] : []), 'runtime-agent'], extraEnv);
+export async function startRuntime(
+  t: TestContext,
+  image = 'busybox:test',
+  extraEnv: Record<string, string> = {},
+  options: { volumes?: boolean; builder?: boolean } = {},
+): Promise<RuntimeSuite> {
+  const names = ['image-store', ...(options.volumes ? ['volume'] : []), 'runtime-agent', ...(options.builder ? ['builder'] : [])];
+  const suite = await startServices(t, names, extraEnv);
   await importBusybox(t, suite.env, image);
   const endpoint = suite.services['runtime-agent']!.endpoint;
   const client = createClient(runtime.RuntimeServiceClient, endpoint, { deadlineMs: 60_000 });

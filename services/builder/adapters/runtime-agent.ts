@@ -1,0 +1,130 @@
+import { PassThrough, type Readable } from 'node:stream';
+import type { ServiceError } from '@grpc/grpc-js';
+import { fromServiceError, unaryCall } from '../../../libs/grpc';
+import type { runtime } from '../../../libs/proto';
+
+/** What a RUN step runs, in a container of the state before it. */
+export interface StepProcess {
+  imageId: string;
+  argv: string[];
+  env: string[];
+  workingDir: string;
+  user: string;
+  mounts: runtime.Mount[];
+}
+
+/** The runtime-agent as the builder uses it: RUN steps as containers, their layers committed. */
+export class RuntimeAgent {
+  constructor(
+    private readonly client: runtime.RuntimeServiceClient,
+    private readonly endpoint: string,
+  ) {}
+
+  /**
+   * Runs a step's process to its end, its output to onOutput; the container stays (for its layer to
+   * be committed) and the caller removes it.
+   */
+  async run(step: StepProcess, onOutput: (stream: 1 | 2, data: Buffer) => Promise<void>): Promise<{ containerId: string; exitCode: number }> {
+    const created = await unaryCall<runtime.CreateResponse>(this.endpoint, (m, o, cb) =>
+      this.client.create(
+        {
+          name: '',
+          platform: '',
+          config: {
+            image: step.imageId,
+            cmd: { values: step.argv },
+            entrypoint: { values: [] },
+            env: step.env,
+            workingDir: step.workingDir,
+            user: step.user,
+            hostname: '',
+            labels: {},
+            tty: false,
+            openStdin: false,
+            stopSignal: '',
+            stopTimeout: undefined,
+            healthcheck: undefined,
+          },
+          hostConfig: { resources: undefined, readOnlyRoot: false, mounts: step.mounts, restartPolicy: undefined, autoRemove: false, privileged: false, runtime: '' },
+        },
+        m,
+        o,
+        cb,
+      ),
+    );
+    const containerId = created.id;
+    try {
+      return { containerId, exitCode: await this.attachAndStart(containerId, onOutput) };
+    } catch (err) {
+      await this.remove(containerId).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async attachAndStart(container: string, onOutput: (stream: 1 | 2, data: Buffer) => Promise<void>): Promise<number> {
+    const call = this.client.attach({ deadline: Infinity });
+    call.write({ message: { $case: 'start', value: { container, start: true } } });
+    let exitCode: number | undefined;
+    try {
+      for await (const response of call as AsyncIterable<runtime.AttachResponse>) {
+        const message = response.message;
+        if (message?.$case === 'stdout') await onOutput(1, Buffer.from(message.value));
+        else if (message?.$case === 'stderr') await onOutput(2, Buffer.from(message.value));
+        else if (message?.$case === 'exitCode') exitCode = message.value;
+      }
+    } catch (err) {
+      throw fromServiceError(err as ServiceError, this.endpoint);
+    } finally {
+      call.end();
+    }
+    if (exitCode === undefined) throw new Error(`the runtime-agent did not report how container ${container} ended`);
+    return exitCode;
+  }
+
+  /** The container's writable layer as an image (the container's config; the builder keeps only the layer). */
+  async commit(container: string): Promise<string> {
+    const response = await unaryCall<runtime.CommitResponse>(this.endpoint, (m, o, cb) =>
+      this.client.commit({ container, reference: '', comment: '', author: '', changes: [], noPause: true }, m, o, cb),
+    );
+    return response.imageId;
+  }
+
+  async remove(container: string): Promise<void> {
+    await unaryCall(this.endpoint, (m, o, cb) => this.client.remove({ container, force: true, volumes: true }, m, o, cb));
+  }
+
+  /**
+   * `COPY --from`: a tar of a path in an image (`docker cp` rules: "DIR/." gives its contents), read
+   * from a container that never runs; the container goes when the tar is read or abandoned.
+   */
+  async copyFrom(imageId: string, path: string): Promise<Readable> {
+    const created = await unaryCall<runtime.CreateResponse>(this.endpoint, (m, o, cb) =>
+      this.client.create(
+        {
+          name: '',
+          platform: '',
+          config: { image: imageId, cmd: { values: ['true'] }, entrypoint: { values: [] }, env: [], workingDir: '', user: '', hostname: '', labels: {}, tty: false, openStdin: false, stopSignal: '', stopTimeout: undefined, healthcheck: undefined },
+          hostConfig: undefined,
+        },
+        m,
+        o,
+        cb,
+      ),
+    );
+    const tar = new PassThrough();
+    const call = this.client.copyFrom({ container: created.id, path }, { deadline: Infinity });
+    void (async () => {
+      try {
+        for await (const chunk of call as AsyncIterable<runtime.CopyFromResponse>) {
+          if (!tar.write(Buffer.from(chunk.data))) await new Promise((resolve) => tar.once('drain', resolve));
+        }
+        tar.end();
+      } catch (err) {
+        tar.destroy(fromServiceError(err as ServiceError, this.endpoint));
+      } finally {
+        await this.remove(created.id).catch(() => undefined);
+      }
+    })();
+    return tar;
+  }
+}

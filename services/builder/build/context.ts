@@ -1,0 +1,51 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { Readable } from 'node:stream';
+import createIgnore from '@balena/dockerignore';
+import { unpackTar } from '../../../libs/archive';
+import { invalidArgument, notFound } from '../../../libs/errors';
+
+/** The build context on the builder's disk, with the client's .dockerignore applied again. */
+export interface BuildContext {
+  dir: string;
+  /** Whether a path (relative to the context's root, "/"-separated) is left out by .dockerignore. */
+  excluded(relativePath: string): boolean;
+}
+
+/**
+ * Unpacks the context's tar into dir with the rules of `docker cp` (no name may leave the
+ * directory), and reads its .dockerignore (the Dockerfile's own `<Dockerfile>.dockerignore` first,
+ * as BuildKit does).
+ */
+export async function receiveContext(dir: string, tar: AsyncIterable<Uint8Array>, dockerfilePath: string): Promise<BuildContext> {
+  await mkdir(dir, { recursive: true });
+  await unpackTar(Readable.from(tar), dir, { gzip: false, archive: 'copy' });
+  const rules = (await readOptional(join(dir, `${dockerfilePath}.dockerignore`))) ?? (await readOptional(join(dir, '.dockerignore'))) ?? '';
+  const ignore = createIgnore().add(rules.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#')));
+  return { dir, excluded: (path) => path !== '' && ignore.ignores(path) };
+}
+
+/** The Dockerfile: given with the request, or read from the context. */
+export async function readDockerfile(context: BuildContext, path: string, given: string): Promise<string> {
+  if (given !== '') return given;
+  const relative = contextPath(path);
+  const text = await readOptional(join(context.dir, relative));
+  if (text === undefined) throw notFound(`no Dockerfile at "${path}" in the build context`);
+  return text;
+}
+
+/** A path in the context, "/" and "./" prefixes dropped; one that climbs out is refused as Docker does. */
+export function contextPath(path: string): string {
+  const normalized = posix.normalize(path.replace(/^\/+/, ''));
+  if (normalized === '..' || normalized.startsWith('../')) throw invalidArgument(`forbidden path "${path}": it is outside the build context`);
+  return normalized === '.' ? '' : normalized.replace(/\/$/, '');
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

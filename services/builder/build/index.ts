@@ -1,0 +1,3 @@
+export { runBuild, type BuildResult } from './build';
+export { pruneCache } from './prune';
+export type { BuilderContext, BuildOptions, BuildProgress } from './run-context';
