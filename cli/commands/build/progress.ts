@@ -31,6 +31,7 @@ export class PlainProgress {
         else {
           this.write(`writing image ${event.value.imageId} done\n`);
           for (const tag of event.value.tags) this.write(`naming to ${tag} done\n`);
+          this.write(`built in ${(event.value.durationMs / 1000).toFixed(3)}s of builder time, ${event.value.cachedSteps} steps from the cache\n`);
         }
         break;
     }
