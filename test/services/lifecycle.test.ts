@@ -13,7 +13,7 @@ const SERVICES = [
     client: imagestore.ImageStoreServiceClient,
     tables: ['images', 'manifest_children', 'manifests', 'repo_digests', 'tags'],
   },
-  { name: 'builder', schema: 'builds', client: builder.BuilderServiceClient, tables: [] },
+  { name: 'builder', schema: 'builds', client: builder.BuilderServiceClient, tables: ['cache_entries'] },
   { name: 'runtime-agent', schema: 'runtime', client: runtime.RuntimeServiceClient, tables: ['containers', 'image_layers'] },
   { name: 'volume', schema: 'volumes', client: volume.VolumeServiceClient, tables: ['volume_uses', 'volumes'] },
 ] as const;

@@ -1,11 +1,9 @@
-import { createReadStream } from 'node:fs';
 import type { ServiceError } from '@grpc/grpc-js';
 import { isBerthError } from '../../../libs/errors';
 import { fromServiceError, unaryCall } from '../../../libs/grpc';
+import { imageExists, writeBlobFromFile } from '../../../libs/image-store';
 import type { imagestore } from '../../../libs/proto';
 import type { BuildState, ImageConfigJson, LayerRef } from '../build/state';
-
-const UPLOAD_CHUNK_BYTES = 1024 * 1024;
 
 /** A base image as the build starts from it. */
 export interface BaseImage {
@@ -57,21 +55,8 @@ export class ImageStore {
   }
 
   /** Uploads a layer file; the image-store verifies its digest and size. */
-  writeBlob(path: string, digest: string, size: number, mediaType: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const call = this.client.writeBlob({ deadline: Infinity }, (err) => (err ? reject(fromServiceError(err as ServiceError, this.endpoint)) : resolve()));
-      call.write({ expectedDigest: digest, expectedSize: size, mediaType, data: Buffer.alloc(0) });
-      const file = createReadStream(path, { highWaterMark: UPLOAD_CHUNK_BYTES });
-      file.on('data', (chunk) => {
-        if (!call.write({ expectedDigest: '', expectedSize: 0, mediaType: '', data: chunk as Buffer })) file.pause();
-      });
-      call.on('drain', () => file.resume());
-      file.once('end', () => call.end());
-      file.once('error', (err) => {
-        call.cancel();
-        reject(err);
-      });
-    });
+  async writeBlob(path: string, digest: string, size: number, mediaType: string): Promise<void> {
+    await writeBlobFromFile(this.client, this.endpoint, path, { digest, size, mediaType });
   }
 
   /**
@@ -98,14 +83,8 @@ export class ImageStore {
   }
 
   /** Whether the image-store still has an image. */
-  async exists(imageId: string): Promise<boolean> {
-    try {
-      await unaryCall(this.endpoint, (m, o, cb) => this.client.inspect({ image: imageId }, m, o, cb));
-      return true;
-    } catch (err) {
-      if (isBerthError(err, 'not_found')) return false;
-      throw err;
-    }
+  exists(imageId: string): Promise<boolean> {
+    return imageExists(this.client, this.endpoint, imageId);
   }
 
   /** Deletes an image by id (a RUN step's commit, once its layer is held by the build). */

@@ -1,12 +1,8 @@
-import { createReadStream } from 'node:fs';
-import type { ServiceError } from '@grpc/grpc-js';
-import { isBerthError } from '../../../libs/errors';
-import { fromServiceError, unaryCall } from '../../../libs/grpc';
+import { unaryCall } from '../../../libs/grpc';
+import { imageExists, writeBlobFromFile } from '../../../libs/image-store';
 import type { imagestore } from '../../../libs/proto';
 import type { LayerStore } from '../layers';
 import { prepareImage, type PreparedImage } from './prepare';
-
-const UPLOAD_CHUNK_BYTES = 1024 * 1024;
 
 /** The image-store as the runtime-agent uses it: images to run, and images that commit makes. */
 export class ImageStore {
@@ -26,32 +22,13 @@ export class ImageStore {
   }
 
   /** Whether the image-store still has an image. */
-  async exists(imageId: string): Promise<boolean> {
-    try {
-      await unaryCall(this.endpoint, (m, o, cb) => this.client.inspect({ image: imageId }, m, o, cb));
-      return true;
-    } catch (err) {
-      if (isBerthError(err, 'not_found')) return false;
-      throw err;
-    }
+  exists(imageId: string): Promise<boolean> {
+    return imageExists(this.client, this.endpoint, imageId);
   }
 
   /** Uploads a file as a blob; the image-store verifies its digest and size. */
   writeBlob(path: string, digest: string, size: number, mediaType: string): Promise<imagestore.WriteBlobResponse> {
-    return new Promise((resolve, reject) => {
-      const call = this.client.writeBlob({ deadline: Infinity }, (err, response) => (err ? reject(fromServiceError(err as ServiceError, this.endpoint)) : resolve(response)));
-      call.write({ expectedDigest: digest, expectedSize: size, mediaType, data: Buffer.alloc(0) });
-      const file = createReadStream(path, { highWaterMark: UPLOAD_CHUNK_BYTES });
-      file.on('data', (chunk) => {
-        if (!call.write({ expectedDigest: '', expectedSize: 0, mediaType: '', data: chunk as Buffer })) file.pause();
-      });
-      call.on('drain', () => file.resume());
-      file.once('end', () => call.end());
-      file.once('error', (err) => {
-        call.cancel();
-        reject(err);
-      });
-    });
+    return writeBlobFromFile(this.client, this.endpoint, path, { digest, size, mediaType });
   }
 
   putImage(request: imagestore.PutImageRequest): Promise<imagestore.PutImageResponse> {
