@@ -36,8 +36,8 @@ export async function startRuntimeBench(shared: SharedServices, defer: Defer): P
   return { berth: suite, call: (invoke) => unaryCall(endpoint, (m, o, cb) => invoke(client, m, o, cb)) };
 }
 
-/** Debian's busybox-static as a one-layer image, imported as the tests do (test/support/runtime.ts). */
-async function importBusybox(suite: BenchBerth): Promise<void> {
+/** Debian's busybox-static as a one-layer image named IMAGE, imported as the tests do (test/support/runtime.ts). */
+export async function importBusybox(suite: BenchBerth): Promise<void> {
   const tar = join(suite.workDir, 'busybox.tar');
   writeFileSync(tar, gunzipSync((await busyboxLayer()).blob));
   const imported = await berth(['import', '-c', 'CMD ["sh"]', tar, IMAGE], suite.env);

@@ -84,6 +84,9 @@ async function* entriesOf(files: AsyncIterable<TreeFile>): AsyncGenerator<TarEnt
   }
 }
 
+/** Files up to this size are read whole rather than streamed. */
+const WHOLE_READ_BYTES = 1024 * 1024;
+
 async function writeEntry(archive: Pack, { header, content }: TarEntry): Promise<void> {
   if (content === undefined || !header.size) {
     await new Promise<void>((resolve, reject) => archive.entry(header, '', (err) => (err ? reject(err) : resolve())));
@@ -91,6 +94,18 @@ async function writeEntry(archive: Pack, { header, content }: TarEntry): Promise
   }
   // O_NOFOLLOW: the walk saw a file here, and a symlink swapped in since must not be read through.
   const handle = await open(content, constants.O_RDONLY | constants.O_NOFOLLOW);
+  if (header.size <= WHOLE_READ_BYTES) {
+    // A small file in one read: a stream per file costs more than the file (a build context of many).
+    try {
+      const buffer = Buffer.alloc(header.size);
+      const { bytesRead } = await handle.read(buffer, 0, header.size, 0);
+      if (bytesRead < header.size) throw new Error(`${content} shrank while it was archived`);
+      await new Promise<void>((resolve, reject) => archive.entry(header, buffer, (err) => (err ? reject(err) : resolve())));
+    } finally {
+      await handle.close();
+    }
+    return;
+  }
   // Only the size the header promised: a file that grows while it is read is cut there.
   const data = handle.createReadStream({ start: 0, end: header.size - 1 });
   try {

@@ -155,7 +155,12 @@ async function extractEntry(root: string, header: Header, data: Readable, rules:
     case 'file':
     case 'contiguous-file': {
       const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      await pipeline(data, handle.createWriteStream());
+      try {
+        // Written chunk by chunk as they come: a write stream per file costs more than most files.
+        for await (const chunk of data) await handle.write(chunk as Buffer);
+      } finally {
+        await handle.close();
+      }
       break;
     }
     case 'symlink':

@@ -8,6 +8,8 @@ import { builderService } from '../../client';
 import { contextArchive, dockerfileInContext } from './context';
 import { PlainProgress } from './progress';
 
+const CONTEXT_MESSAGE_BYTES = 256 * 1024;
+
 /**
  * `berth build [OPTIONS] PATH`: sends the context and the options, renders the progress as
  * Docker's plain output (or only the image id with -q), and exits 1 when the build fails.
@@ -52,9 +54,22 @@ export async function build(args: string[]): Promise<number> {
     const call = service.client.build(service.metadata(), { deadline: Infinity });
     const sending = (async () => {
       call.write({ options, context: Buffer.alloc(0) });
+      // The tar comes in pieces of a header or a small file each: sent in larger messages, they cost far less.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = async () => {
+        if (pendingBytes === 0) return;
+        const message = { options: undefined, context: Buffer.concat(pending) };
+        pending = [];
+        pendingBytes = 0;
+        if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
+      };
       for await (const chunk of archive) {
-        if (!call.write({ options: undefined, context: chunk as Buffer })) await new Promise((resolve) => call.once('drain', resolve));
+        pending.push(chunk as Buffer);
+        pendingBytes += (chunk as Buffer).length;
+        if (pendingBytes >= CONTEXT_MESSAGE_BYTES) await flush();
       }
+      await flush();
       call.end();
     })();
     try {

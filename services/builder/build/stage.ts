@@ -3,7 +3,7 @@ import { arch } from 'node:os';
 import { parseDockerfile, resolveFrom, resolveInstruction, type ParsedInstruction, type ResolvedInstruction, type Stage } from '../dockerfile';
 import type { BuildRun } from './run-context';
 import { digestOf, stepKey, withConfig, withLayer, type BuildState } from './state';
-import { copyLayer } from './steps/copy';
+import { copyInputs, copyLayer } from './steps/copy';
 import { applyMetadata } from './steps/metadata';
 import { runLayer, runProcess } from './steps/run';
 
@@ -114,10 +114,10 @@ async function runStep(build: BuildRun, state: BuildState, resolved: Extract<Res
 }
 
 async function copyStep(build: BuildRun, state: BuildState, resolved: Extract<ResolvedInstruction, { kind: 'COPY' | 'ADD' }>): Promise<{ state: BuildState; cached: boolean }> {
-  const { layer, path } = await copyLayer(build, state, resolved, (name) => imageForCopy(build, name));
-  const key = stepKey(state, resolved.kind, layer.diffId);
+  const key = stepKey(state, await copyInputs(build, resolved, (name) => sourceIdentity(build, name)));
   return cachedOr(build, key, async () => {
     const { imageStore } = build.builder;
+    const { layer, path } = await copyLayer(build, state, resolved, (name) => imageForCopy(build, name));
     await imageStore.writeBlob(path, layer.digest, layer.size, layer.mediaType);
     const next = withLayer(state, key, `${resolved.text} # buildkit`, layer);
     next.imageId = await imageStore.putImage(next, { tags: [], buildCache: true });
@@ -125,15 +125,28 @@ async function copyStep(build: BuildRun, state: BuildState, resolved: Extract<Re
   });
 }
 
+/** What `COPY --from=NAME` copies from, for the cache: an earlier stage's key, or an image's id. */
+async function sourceIdentity(build: BuildRun, name: string): Promise<string> {
+  const stage = stageNamed(build, name);
+  if (stage !== undefined) return builtStage(build, stage, name).key;
+  return (await build.builder.imageStore.base(name, build.options.platform)).id;
+}
+
 /** `COPY --from=NAME`: an earlier stage (by name or index), else an image. */
 async function imageForCopy(build: BuildRun, name: string): Promise<string> {
-  const stage = build.dockerfile.stages.find((other) => other.name === name.toLowerCase() || String(other.index) === name);
-  if (stage !== undefined) {
-    const state = build.stages.get(stage.index);
-    if (state === undefined) throw new Error(`stage ${name} was not built before the step that copies from it`);
-    return heldImage(build, state);
-  }
+  const stage = stageNamed(build, name);
+  if (stage !== undefined) return heldImage(build, builtStage(build, stage, name));
   return (await build.builder.imageStore.base(name, build.options.platform)).id;
+}
+
+function stageNamed(build: BuildRun, name: string): Stage | undefined {
+  return build.dockerfile.stages.find((other) => other.name === name.toLowerCase() || String(other.index) === name);
+}
+
+function builtStage(build: BuildRun, stage: Stage, name: string): BuildState {
+  const state = build.stages.get(stage.index);
+  if (state === undefined) throw new Error(`stage ${name} was not built before the step that copies from it`);
+  return state;
 }
 
 /** An image in the image-store for a state (RUN and COPY --from run containers of it), put there once. */

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { open, lstat, mkdir, mkdtemp } from 'node:fs/promises';
-import { basename, join, posix } from 'node:path';
+import { createHash } from 'node:crypto';
+import { lstat, mkdtemp, open, readFile, readlink } from 'node:fs/promises';
+import { basename, join, posix, relative as relativePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { unpackTar } from '../../../../libs/archive';
+import { unpackTar, walkTree } from '../../../../libs/archive';
 import { invalidArgument } from '../../../../libs/errors';
 import type { ResolvedInstruction } from '../../dockerfile';
 import { contextPath } from '../context';
@@ -42,6 +43,28 @@ export async function copyLayer(build: BuildRun, state: BuildState, instruction:
     path,
   );
   return { layer, path };
+}
+
+/**
+ * What a COPY or ADD's layer is made of, found cheaply: from the context, each file's name, kind,
+ * mode, size, link and content digest; from a stage or an image, its identity. The same inputs give
+ * the same layer, so they key the cache without the layer being written (or a stage copied out).
+ */
+export async function copyInputs(build: BuildRun, instruction: CopyInstruction, fromIdentity: (name: string) => Promise<string>): Promise<unknown> {
+  const { kind, sources, destination, chown, chmod } = instruction;
+  const what = { kind, sources, destination, chown, chmod };
+  if (instruction.from !== undefined) return { ...what, from: await fromIdentity(instruction.from) };
+  const hash = createHash('sha256');
+  for (const source of await sourcesFromContext(build, instruction)) {
+    for await (const file of walkTree(source.path, '.')) {
+      const relative = file.name.slice(2);
+      if (source.excluded(relative)) continue;
+      const { mode, size } = file.stats;
+      const content = file.stats.isFile() ? createHash('sha256').update(await readFile(file.path)).digest('hex') : file.stats.isSymbolicLink() ? await readlink(file.path) : '';
+      hash.update(JSON.stringify([relativePath(build.context.dir, source.path), relative, mode, size, content]));
+    }
+  }
+  return { ...what, content: hash.digest('hex') };
 }
 
 /** Sources in the context: wildcards matched, .dockerignore applied; a missing one is an error naming the line. */
@@ -87,7 +110,6 @@ async function unpackArchives(build: BuildRun, sources: CopySource[]): Promise<{
       continue;
     }
     const dir = await mkdtemp(join(build.workDir, 'add-'));
-    await mkdir(dir, { recursive: true });
     const tar = compression === 'tar' ? Readable.from((await open(source.path)).createReadStream()) : await decompressed(source.path, compression);
     await unpackTar(tar, dir, { gzip: compression === 'gzip', archive: 'copy' });
     unpacked.push({ path: dir, excluded: () => false });
