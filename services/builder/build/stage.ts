@@ -17,6 +17,7 @@ export async function buildStage(build: BuildRun, stage: Stage, globalArgs: Reco
   const args: Record<string, string> = Object.fromEntries(PREDEFINED_ARGS.filter((name) => name in build.options.buildArgs).map((name) => [name, build.options.buildArgs[name]!]));
   let cmdSet = false;
   const triggers = onBuildTriggers(build, state);
+  build.total += triggers.length;
   if (triggers.length > 0) state = withConfig(state, stepKey(state, 'onbuild-run'), '', (image) => delete image.config.OnBuild, false);
   for (const instruction of [...triggers, ...stage.instructions]) {
     state = await step(build, label, instruction, async () => {
@@ -28,7 +29,8 @@ export async function buildStage(build: BuildRun, stage: Stage, globalArgs: Reco
             const value = build.options.buildArgs[arg.name] ?? arg.defaultValue ?? globalArgs[arg.name];
             if (value !== undefined) args[arg.name] = value;
           }
-          return { state, cached: true };
+          // Nothing to build: it counts as cached unless the cache is off.
+          return { state, cached: !build.options.noCache };
         case 'RUN':
           return runStep(build, state, resolved, args);
         case 'COPY':
