@@ -48,6 +48,7 @@ export async function commit(args: string[]): Promise<number> {
           author: values.author,
           changes: values.change ?? [],
           noPause: values['no-pause'] || !values.pause,
+          uncompressed: false,
         },
         m,
         { ...o, deadline: Infinity },

@@ -81,10 +81,13 @@ export class RuntimeAgent {
     return exitCode;
   }
 
-  /** The container's writable layer as an image (the container's config; the builder keeps only the layer). */
+  /**
+   * The container's writable layer as an image (the container's config; the builder keeps only the
+   * layer), as a plain tar: gzip would cost more than the build's steps themselves.
+   */
   async commit(container: string): Promise<string> {
     const response = await unaryCall<runtime.CommitResponse>(this.endpoint, (m, o, cb) =>
-      this.client.commit({ container, reference: '', comment: '', author: '', changes: [], noPause: true }, m, o, cb),
+      this.client.commit({ container, reference: '', comment: '', author: '', changes: [], noPause: true, uncompressed: true }, m, o, cb),
     );
     return response.imageId;
   }

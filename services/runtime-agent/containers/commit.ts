@@ -14,7 +14,7 @@ import { findLocalContainer } from './lookup';
 import type { Container } from './model';
 import { containerPaths } from './paths';
 
-const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
+const LAYER_MEDIA_TYPES = { gzip: 'application/vnd.oci.image.layer.v1.tar+gzip', plain: 'application/vnd.oci.image.layer.v1.tar' };
 
 export interface CommitOptions {
   /** A name for the new image; none leaves it untagged, as in Docker. */
@@ -25,6 +25,8 @@ export interface CommitOptions {
   changes: string[];
   /** Freeze the container while its layer is read (Docker's default), so the layer is consistent. */
   pause: boolean;
+  /** Keep the layer a plain tar (quicker to make) instead of gzip. */
+  uncompressed: boolean;
 }
 
 /**
@@ -38,14 +40,15 @@ export async function commitContainer(context: RuntimeContext, text: string, opt
   const pause = options.pause && container.state === 'running';
   if (pause) await context.runtime.pause(container.id);
   let layer: { digest: string; diffId: string; size: number };
-  const file = join(paths.dir, 'commit.tar.gz');
+  const file = join(paths.dir, 'commit.tar');
+  const mediaType = options.uncompressed ? LAYER_MEDIA_TYPES.plain : LAYER_MEDIA_TYPES.gzip;
   try {
-    layer = await packLayer(paths.overlay.upper, file);
+    layer = await packLayer(paths.overlay.upper, file, !options.uncompressed);
   } finally {
     if (pause) await context.runtime.resume(container.id);
   }
   try {
-    await context.images.writeBlob(file, layer.digest, layer.size, LAYER_MEDIA_TYPE);
+    await context.images.writeBlob(file, layer.digest, layer.size, mediaType);
   } finally {
     await rm(file, { force: true });
   }
@@ -53,7 +56,7 @@ export async function commitContainer(context: RuntimeContext, text: string, opt
   const image = await context.images.putImage({
     buildCache: false,
     config: Buffer.from(JSON.stringify(config)),
-    layers: [...base.layers, { mediaType: LAYER_MEDIA_TYPE, digest: layer.digest, size: layer.size, platform: undefined, annotations: {} }],
+    layers: [...base.layers, { mediaType, digest: layer.digest, size: layer.size, platform: undefined, annotations: {} }],
     tags: options.reference === '' ? [] : [options.reference],
     eventAction: 'commit',
   });
@@ -61,8 +64,8 @@ export async function commitContainer(context: RuntimeContext, text: string, opt
   return image;
 }
 
-/** The writable layer as a gzip tar in a file, with the digests of both forms. */
-async function packLayer(upper: string, file: string): Promise<{ digest: string; diffId: string; size: number }> {
+/** The writable layer as a tar in a file (gzip unless told), with the digests of both forms. */
+async function packLayer(upper: string, file: string, gzip: boolean): Promise<{ digest: string; diffId: string; size: number }> {
   const plain = createHash('sha256');
   const compressed = createHash('sha256');
   const tap = (hash: ReturnType<typeof createHash>) =>
@@ -72,6 +75,11 @@ async function packLayer(upper: string, file: string): Promise<{ digest: string;
         done(null, chunk);
       },
     });
+  if (!gzip) {
+    await pipeline(writeLayerTar(upper), tap(plain), createWriteStream(file, { mode: 0o600 }));
+    const diffId = `sha256:${plain.digest('hex')}`;
+    return { diffId, digest: diffId, size: (await stat(file)).size };
+  }
   await pipeline(writeLayerTar(upper), tap(plain), createGzip(), tap(compressed), createWriteStream(file, { mode: 0o600 }));
   return { diffId: `sha256:${plain.digest('hex')}`, digest: `sha256:${compressed.digest('hex')}`, size: (await stat(file)).size };
 }

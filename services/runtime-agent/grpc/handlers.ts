@@ -196,6 +196,7 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
         author: request.author,
         changes: request.changes,
         pause: !request.noPause,
+        uncompressed: request.uncompressed,
       });
       return { imageId: image!.id };
     }),
