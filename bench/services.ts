@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { checkHealth } from '../libs/grpc';
-import { berthEnvironment, eventually, removeContainersOf, serviceEntry } from '../test/support';
+import { berthEnvironment, createDatabase, eventually, removeContainersOf, serviceEntry } from '../test/support';
 import type { SharedServices } from '../test/support/shared';
 import type { Defer } from './scope';
 
@@ -35,7 +33,7 @@ export async function startBerth(shared: SharedServices, names: string[], defer:
   const runDir = join(work, 'run');
   const workDir = join(work, 'bench');
   mkdirSync(workDir);
-  const database = await createDatabase(shared.postgresAdminUrl, defer);
+  const database = await createDatabase(shared.postgresAdminUrl, 'bench', defer);
   defer(() => removeContainersOf(stateDir));
   const env = berthEnvironment({
     BERTH_STATE_DIR: stateDir,
@@ -74,22 +72,3 @@ export async function startBerth(shared: SharedServices, names: string[], defer:
   };
 }
 
-/** A database of the run's Postgres for one suite of services; dropped when the suite ends. */
-async function createDatabase(adminUrl: string, defer: Defer): Promise<string> {
-  const name = `bench_${randomBytes(4).toString('hex')}`;
-  await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
-  defer(() => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}

@@ -28,10 +28,15 @@ export function sharedServices(): Promise<{ postgresAdminUrl: string; natsUrl: s
 /** A fresh database for one test, dropped after it: tests never see each other's rows. */
 export async function testDatabase(t: TestContext): Promise<string> {
   const { postgresAdminUrl } = await sharedServices();
-  const name = `test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(postgresAdminUrl, `CREATE DATABASE ${name}`);
-  t.after(() => adminQuery(postgresAdminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  const url = new URL(postgresAdminUrl);
+  return createDatabase(postgresAdminUrl, 'test', (drop) => t.after(drop));
+}
+
+/** A new database on the admin URL's server, its name starting with prefix; onCleanup gets its drop. */
+export async function createDatabase(adminUrl: string, prefix: string, onCleanup: (drop: () => Promise<void>) => void): Promise<string> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
+  onCleanup(() => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
 }

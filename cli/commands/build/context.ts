@@ -1,18 +1,16 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import createIgnore from '@balena/dockerignore';
-import { packEntries, walkTree, entryOf, type TarEntry } from '../../../libs/archive';
+import { entryOf, packEntries, walkTree, type TarEntry } from '../../../libs/archive';
+import { readDockerignore } from '../../../libs/dockerignore';
 
 /**
  * The build context as the client sends it: the directory as a tar, without what .dockerignore
  * leaves out (the Dockerfile and .dockerignore always go, as Docker sends them).
  */
 export async function contextArchive(dir: string, dockerfile: string | undefined): Promise<Readable> {
-  const rules = (await readOptional(dockerfile === undefined ? undefined : `${join(dir, dockerfile)}.dockerignore`)) ?? (await readOptional(join(dir, '.dockerignore'))) ?? '';
-  const ignore = createIgnore().add(rules.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#')));
+  const ignored = await readDockerignore(dir, dockerfile);
   const always = new Set(['.dockerignore', dockerfile ?? 'Dockerfile']);
-  return packEntries(filtered(dir, (path) => !always.has(path) && ignore.ignores(path)));
+  return packEntries(filtered(dir, (path) => !always.has(path) && ignored(path)));
 }
 
 async function* filtered(dir: string, excluded: (path: string) => boolean): AsyncGenerator<TarEntry> {
@@ -29,13 +27,4 @@ async function* filtered(dir: string, excluded: (path: string) => boolean): Asyn
 export function dockerfileInContext(dir: string, file: string): string | undefined {
   const path = relative(resolve(dir), resolve(file));
   return path.startsWith('..') || isAbsolute(path) ? undefined : path;
-}
-
-async function readOptional(path: string | undefined): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }

@@ -25,32 +25,9 @@ export class RuntimeAgent {
    * be committed) and the caller removes it.
    */
   async run(step: StepProcess, onOutput: (stream: 1 | 2, data: Buffer) => Promise<void>): Promise<{ containerId: string; exitCode: number }> {
-    const created = await unaryCall<runtime.CreateResponse>(this.endpoint, (m, o, cb) =>
-      this.client.create(
-        {
-          name: '',
-          platform: '',
-          config: {
-            image: step.imageId,
-            cmd: { values: step.argv },
-            entrypoint: { values: [] },
-            env: step.env,
-            workingDir: step.workingDir,
-            user: step.user,
-            hostname: '',
-            labels: {},
-            tty: false,
-            openStdin: false,
-            stopSignal: '',
-            stopTimeout: undefined,
-            healthcheck: undefined,
-          },
-          hostConfig: { resources: undefined, readOnlyRoot: false, mounts: step.mounts, restartPolicy: undefined, autoRemove: false, privileged: false, runtime: '' },
-        },
-        m,
-        o,
-        cb,
-      ),
+    const created = await this.create(
+      { ...containerConfig(step.imageId, step.argv), env: step.env, workingDir: step.workingDir, user: step.user },
+      { resources: undefined, readOnlyRoot: false, mounts: step.mounts, restartPolicy: undefined, autoRemove: false, privileged: false, runtime: '' },
     );
     const containerId = created.id;
     try {
@@ -92,6 +69,10 @@ export class RuntimeAgent {
     return response.imageId;
   }
 
+  private create(config: runtime.ContainerConfig, hostConfig: runtime.HostConfig | undefined): Promise<runtime.CreateResponse> {
+    return unaryCall(this.endpoint, (m, o, cb) => this.client.create({ name: '', platform: '', config, hostConfig }, m, o, cb));
+  }
+
   async remove(container: string): Promise<void> {
     await unaryCall(this.endpoint, (m, o, cb) => this.client.remove({ container, force: true, volumes: true }, m, o, cb));
   }
@@ -101,19 +82,7 @@ export class RuntimeAgent {
    * from a container that never runs; the container goes when the tar is read or abandoned.
    */
   async copyFrom(imageId: string, path: string): Promise<Readable> {
-    const created = await unaryCall<runtime.CreateResponse>(this.endpoint, (m, o, cb) =>
-      this.client.create(
-        {
-          name: '',
-          platform: '',
-          config: { image: imageId, cmd: { values: ['true'] }, entrypoint: { values: [] }, env: [], workingDir: '', user: '', hostname: '', labels: {}, tty: false, openStdin: false, stopSignal: '', stopTimeout: undefined, healthcheck: undefined },
-          hostConfig: undefined,
-        },
-        m,
-        o,
-        cb,
-      ),
-    );
+    const created = await this.create(containerConfig(imageId, ['true']), undefined);
     const tar = new PassThrough();
     const call = this.client.copyFrom({ container: created.id, path }, { deadline: Infinity });
     void (async () => {
@@ -130,4 +99,23 @@ export class RuntimeAgent {
     })();
     return tar;
   }
+}
+
+/** A builder's container: the image's settings, this command and no entrypoint, no terminal or input. */
+function containerConfig(image: string, argv: string[]): runtime.ContainerConfig {
+  return {
+    image,
+    cmd: { values: argv },
+    entrypoint: { values: [] },
+    env: [],
+    workingDir: '',
+    user: '',
+    hostname: '',
+    labels: {},
+    tty: false,
+    openStdin: false,
+    stopSignal: '',
+    stopTimeout: undefined,
+    healthcheck: undefined,
+  };
 }

@@ -1,8 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
-import createIgnore from '@balena/dockerignore';
 import { unpackTar } from '../../../libs/archive';
+import { readDockerignore, readOptional } from '../../../libs/dockerignore';
 import { invalidArgument, notFound } from '../../../libs/errors';
 
 /** The build context on the builder's disk, with the client's .dockerignore applied again. */
@@ -20,9 +20,7 @@ export interface BuildContext {
 export async function receiveContext(dir: string, tar: AsyncIterable<Uint8Array>, dockerfilePath: string): Promise<BuildContext> {
   await mkdir(dir, { recursive: true });
   await unpackTar(Readable.from(tar), dir, { gzip: false, archive: 'copy' });
-  const rules = (await readOptional(join(dir, `${dockerfilePath}.dockerignore`))) ?? (await readOptional(join(dir, '.dockerignore'))) ?? '';
-  const ignore = createIgnore().add(rules.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#')));
-  return { dir, excluded: (path) => path !== '' && ignore.ignores(path) };
+  return { dir, excluded: await readDockerignore(dir, dockerfilePath) };
 }
 
 /** The Dockerfile: given with the request, or read from the context. */
@@ -39,13 +37,4 @@ export function contextPath(path: string): string {
   const normalized = posix.normalize(path.replace(/^\/+/, ''));
   if (normalized === '..' || normalized.startsWith('../')) throw invalidArgument(`forbidden path "${path}": it is outside the build context`);
   return normalized === '.' ? '' : normalized.replace(/\/$/, '');
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }
