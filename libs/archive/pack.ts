@@ -1,5 +1,5 @@
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pack, type Header, type Pack } from 'tar-stream';
@@ -28,11 +28,12 @@ export function packTree(path: string, name: string): Readable {
  * that disappears during the walk is left out, as `docker export` does.
  */
 export async function* walkTree(path: string, name: string): AsyncGenerator<TreeFile> {
-  const stats = await lstat(path).catch(ignoreMissing);
+  // Synchronous calls: see readSmallFile.
+  const stats = syncOrMissing(() => lstatSync(path));
   if (stats === undefined) return;
   if (name !== '') yield { path, name, stats };
   if (!stats.isDirectory()) return;
-  for (const child of (await readdir(path)).sort()) {
+  for (const child of (syncOrMissing(() => readdirSync(path)) ?? []).sort()) {
     yield* walkTree(join(path, child), name === '' ? child : `${name}/${child}`);
   }
 }
@@ -47,7 +48,7 @@ export async function entryOf(file: TreeFile, links: Map<string, string>): Promi
   // The whole st_mode, not only the permissions: tar-stream masks it, and would turn a mode of 0 into 0644.
   const header = { name, mode: stats.mode, uid: stats.uid, gid: stats.gid, mtime: stats.mtime };
   if (stats.isDirectory()) return { header: { ...header, name: `${name}/`, type: 'directory' } };
-  if (stats.isSymbolicLink()) return { header: { ...header, type: 'symlink', linkname: await readlink(path) } };
+  if (stats.isSymbolicLink()) return { header: { ...header, type: 'symlink', linkname: readlinkSync(path) } };
   if (stats.isCharacterDevice() || stats.isBlockDevice()) {
     return { header: { ...header, type: stats.isCharacterDevice() ? 'character-device' : 'block-device', ...deviceNumbers(stats.rdev) } };
   }
@@ -92,20 +93,13 @@ async function writeEntry(archive: Pack, { header, content }: TarEntry): Promise
     await new Promise<void>((resolve, reject) => archive.entry(header, '', (err) => (err ? reject(err) : resolve())));
     return;
   }
-  // O_NOFOLLOW: the walk saw a file here, and a symlink swapped in since must not be read through.
-  const handle = await open(content, constants.O_RDONLY | constants.O_NOFOLLOW);
   if (header.size <= WHOLE_READ_BYTES) {
-    // A small file in one read: a stream per file costs more than the file (a build context of many).
-    try {
-      const buffer = Buffer.alloc(header.size);
-      const { bytesRead } = await handle.read(buffer, 0, header.size, 0);
-      if (bytesRead < header.size) throw new Error(`${content} shrank while it was archived`);
-      await new Promise<void>((resolve, reject) => archive.entry(header, buffer, (err) => (err ? reject(err) : resolve())));
-    } finally {
-      await handle.close();
-    }
+    const buffer = readSmallFile(content, header.size);
+    await new Promise<void>((resolve, reject) => archive.entry(header, buffer, (err) => (err ? reject(err) : resolve())));
     return;
   }
+  // O_NOFOLLOW: the walk saw a file here, and a symlink swapped in since must not be read through.
+  const handle = await open(content, constants.O_RDONLY | constants.O_NOFOLLOW);
   // Only the size the header promised: a file that grows while it is read is cut there.
   const data = handle.createReadStream({ start: 0, end: header.size - 1 });
   try {
@@ -121,11 +115,40 @@ async function writeEntry(archive: Pack, { header, content }: TarEntry): Promise
   }
 }
 
+/**
+ * A small file in one synchronous read: a stream per file, or even a round trip through libuv's
+ * thread pool per call, costs more than the read itself, and a build context or a layer has many.
+ */
+function readSmallFile(path: string, size: number): Buffer {
+  // O_NOFOLLOW: the walk saw a file here, and a symlink swapped in since must not be read through.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const buffer = Buffer.alloc(size);
+    for (let offset = 0; offset < size; ) {
+      const bytesRead = readSync(fd, buffer, offset, size - offset, offset);
+      if (bytesRead === 0) throw new Error(`${path} shrank while it was archived`);
+      offset += bytesRead;
+    }
+    return buffer;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Linux's dev_t split as glibc's major() and minor() do. */
 function deviceNumbers(rdev: number): { devmajor: number; devminor: number } {
   const high = Math.floor(rdev / 2 ** 32);
   const low = rdev >>> 0;
   return { devmajor: ((low >>> 8) & 0xfff) | (high & 0xfffff000), devminor: (low & 0xff) | ((low >>> 12) & 0xfff00) };
+}
+
+/** A synchronous call's result, or undefined when what it looks at is not there. */
+function syncOrMissing<T>(call: () => T): T | undefined {
+  try {
+    return call();
+  } catch (err) {
+    return ignoreMissing(err as NodeJS.ErrnoException);
+  }
 }
 
 /** For a .catch() after lstat and the like: what is not there is undefined, any other failure stands. */
