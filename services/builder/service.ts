@@ -7,6 +7,7 @@ import type { Telemetry } from '../../libs/telemetry';
 import { ImageStore } from './adapters/image-store';
 import { RuntimeAgent } from './adapters/runtime-agent';
 import type { BuilderContext } from './build';
+import { ContextStore } from './build/context-store';
 import { builderHandlers } from './grpc/handlers';
 import { CacheRepository } from './store/repository';
 
@@ -28,6 +29,7 @@ export function main(telemetry: Telemetry): Promise<void> {
           cache: new CacheRepository(service.db),
           logger: service.logger,
           workRoot: join(config.stateDir, 'builder'),
+          contexts: new ContextStore(join(config.stateDir, 'builder', 'contexts')),
         };
         service.onStop(async () => {
           imageStore.close();

@@ -1,18 +1,22 @@
 import { readFile } from 'node:fs/promises';
-import type { ServiceError } from '@grpc/grpc-js';
+import type { Readable } from 'node:stream';
+import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { invalidArgument } from '../../../libs/errors';
 import { fromServiceError } from '../../../libs/grpc';
 import type { builder } from '../../../libs/proto';
 import { keyValueMap, parseFlags } from '../../args';
 import { builderService } from '../../client';
-import { contextArchive, dockerfileInContext } from './context';
+import { dockerfileInContext, readContext } from './context';
 import { PlainProgress } from './progress';
 
 const CONTEXT_MESSAGE_BYTES = 256 * 1024;
+/** Manifest entries per message: a large context's manifest stays well within gRPC's 4 MB message limit. */
+const MANIFEST_MESSAGE_ENTRIES = 10_000;
 
 /**
- * `berth build [OPTIONS] PATH`: sends the context and the options, renders the progress as
- * Docker's plain output (or only the image id with -q), and exits 1 when the build fails.
+ * `berth build [OPTIONS] PATH`: sends the options and the context's manifest, then the files the
+ * builder asks for (those that changed since it last received this directory); renders the progress
+ * as Docker's plain output (or only the image id with -q), and exits 1 when the build fails.
  */
 export async function build(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
@@ -36,6 +40,7 @@ export async function build(args: string[]): Promise<number> {
   const file = values.file;
   const inContext = file === undefined ? 'Dockerfile' : file === '-' ? undefined : dockerfileInContext(dir, file);
   const dockerfileContent = inContext !== undefined ? '' : file === '-' ? await readStdin() : await readFile(file!, 'utf8');
+  const context = await readContext(dir, inContext);
   const options: builder.BuildOptions = {
     dockerfile: inContext ?? '',
     dockerfileContent,
@@ -46,34 +51,23 @@ export async function build(args: string[]): Promise<number> {
     platform: values.platform ?? '',
     labels: keyValueMap(values.label),
     network: values.network ?? '',
+    contextKey: context.key,
   };
-  const archive = await contextArchive(dir, inContext);
   const service = builderService();
   const progress = new PlainProgress(values.quiet ?? false);
   try {
     const call = service.client.build(service.metadata(), { deadline: Infinity });
-    const sending = (async () => {
-      call.write({ options, context: Buffer.alloc(0) });
-      // The tar comes in pieces of a header or a small file each: sent in larger messages, they cost far less.
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      const flush = async () => {
-        if (pendingBytes === 0) return;
-        const message = { options: undefined, context: Buffer.concat(pending) };
-        pending = [];
-        pendingBytes = 0;
-        if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
-      };
-      for await (const chunk of archive) {
-        pending.push(chunk as Buffer);
-        pendingBytes += (chunk as Buffer).length;
-        if (pendingBytes >= CONTEXT_MESSAGE_BYTES) await flush();
-      }
-      await flush();
-      call.end();
-    })();
+    call.write({ options, context: Buffer.alloc(0), manifest: undefined });
+    for (let start = 0; start === 0 || start < context.manifest.length; start += MANIFEST_MESSAGE_ENTRIES) {
+      const entries = context.manifest.slice(start, start + MANIFEST_MESSAGE_ENTRIES);
+      call.write({ options: undefined, context: Buffer.alloc(0), manifest: { entries, complete: start + MANIFEST_MESSAGE_ENTRIES >= context.manifest.length } });
+    }
+    let sending: Promise<void> = Promise.resolve();
     try {
-      for await (const response of call as AsyncIterable<builder.BuildResponse>) progress.render(response);
+      for await (const response of call as AsyncIterable<builder.BuildResponse>) {
+        if (response.event?.$case === 'contextRequest') sending = sendArchive(call, context.archive(response.event.value.paths));
+        else progress.render(response);
+      }
     } catch (err) {
       throw fromServiceError(err as ServiceError, service.endpoint);
     }
@@ -85,6 +79,26 @@ export async function build(args: string[]): Promise<number> {
     service.close();
   }
   return 0;
+}
+
+/** The tar in messages of about CONTEXT_MESSAGE_BYTES (it comes in pieces of a header or a small file each), then the end of the stream. */
+async function sendArchive(call: ClientDuplexStream<builder.BuildRequest, builder.BuildResponse>, archive: Readable): Promise<void> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const message = { options: undefined, context: Buffer.concat(pending), manifest: undefined };
+    pending = [];
+    pendingBytes = 0;
+    if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
+  };
+  for await (const chunk of archive) {
+    pending.push(chunk as Buffer);
+    pendingBytes += (chunk as Buffer).length;
+    if (pendingBytes >= CONTEXT_MESSAGE_BYTES) await flush();
+  }
+  await flush();
+  call.end();
 }
 
 async function readStdin(): Promise<string> {

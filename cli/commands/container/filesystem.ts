@@ -49,6 +49,7 @@ export async function commit(args: string[]): Promise<number> {
           changes: values.change ?? [],
           noPause: values['no-pause'] || !values.pause,
           uncompressed: false,
+          remove: false,
         },
         m,
         { ...o, deadline: Infinity },

@@ -60,11 +60,12 @@ export class RuntimeAgent {
 
   /**
    * The container's writable layer as an image (the container's config; the builder keeps only the
-   * layer), as a plain tar: gzip would cost more than the build's steps themselves.
+   * layer), as a plain tar: gzip would cost more than the build's steps themselves. The container
+   * goes, its writable layer kept unpacked on the agent for the next step.
    */
-  async commit(container: string): Promise<string> {
+  async commitAndRemove(container: string): Promise<string> {
     const response = await unaryCall<runtime.CommitResponse>(this.endpoint, (m, o, cb) =>
-      this.client.commit({ container, reference: '', comment: '', author: '', changes: [], noPause: true, uncompressed: true }, m, o, cb),
+      this.client.commit({ container, reference: '', comment: '', author: '', changes: [], noPause: true, uncompressed: true, remove: true }, m, o, cb),
     );
     return response.imageId;
   }

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { invalidArgument } from '../../../libs/errors';
 import { parseDockerfile, resolveInstruction, type Dockerfile, type Stage } from '../dockerfile';
 import { readDockerfile, receiveContext } from './context';
+import type { ContextUpload } from './context-store';
 import type { BuildOptions, BuildProgress, BuilderContext, BuildRun } from './run-context';
 import { buildStage } from './stage';
 import { withConfig } from './state';
@@ -16,17 +17,20 @@ export interface BuildResult {
 }
 
 /**
- * `docker build`: the context unpacked in the build's own directory, the Dockerfile parsed, the
- * stages the target needs built in order, and the result put into the image-store with its tags
- * (its build event goes with it). The build's directory goes at the end, whatever happens.
+ * `docker build`: the context received (into the directory kept for its key, or the build's own),
+ * the Dockerfile parsed, the stages the target needs built in order, and the result put into the
+ * image-store with its tags (its build event goes with it). The build's directory goes at the end,
+ * whatever happens.
  */
-export async function runBuild(builder: BuilderContext, options: BuildOptions, contextTar: AsyncIterable<Uint8Array>, progress: BuildProgress): Promise<BuildResult> {
+export async function runBuild(builder: BuilderContext, options: BuildOptions, upload: ContextUpload, progress: BuildProgress): Promise<BuildResult> {
   const started = performance.now();
   await mkdir(builder.workRoot, { recursive: true, mode: 0o700 });
   const workDir = await mkdtemp(join(builder.workRoot, 'build-'));
+  let releaseContext = () => {};
   try {
     const dockerfilePath = options.dockerfile || 'Dockerfile';
-    const context = await receiveContext(join(workDir, 'context'), contextTar, dockerfilePath);
+    const context = await receiveContext(builder.contexts, upload, join(workDir, 'context'), dockerfilePath);
+    releaseContext = context.release;
     const dockerfile = parseDockerfile(await readDockerfile(context, dockerfilePath, options.dockerfileContent));
     const stages = stagesFor(dockerfile, options.target);
     const build: BuildRun = {
@@ -45,6 +49,7 @@ export async function runBuild(builder: BuilderContext, options: BuildOptions, c
     const imageId = await builder.imageStore.putImage(result, { tags: options.tags, buildCache: false });
     return { imageId, tags: options.tags, cachedSteps: build.cachedSteps, durationMs: Math.round(performance.now() - started) };
   } finally {
+    releaseContext();
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -4,6 +4,7 @@ import type { RuntimeAgent } from '../adapters/runtime-agent';
 import type { Dockerfile } from '../dockerfile';
 import type { CacheRepository } from '../store/repository';
 import type { BuildContext } from './context';
+import type { ContextStore } from './context-store';
 import type { BuildState } from './state';
 
 /** What the builder works with, for every build. */
@@ -14,6 +15,8 @@ export interface BuilderContext {
   logger: Logger;
   /** Where builds unpack their context and write their layers; cache mounts live here too. */
   workRoot: string;
+  /** Contexts kept between builds, by the client's key. */
+  contexts: ContextStore;
 }
 
 /** `docker build`'s options. */

@@ -1,17 +1,21 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { applyChanges } from '../../../libs/image-config';
 import type { imagestore } from '../../../libs/proto';
-import { writeLayerTar } from '../rootfs';
+import { failedPrecondition } from '../../../libs/errors';
+import { chainIds } from '../layers';
+import { unmountOverlay, writeLayerTar } from '../rootfs';
 import type { RuntimeContext } from './context';
 import { recordEvent } from './events';
 import { findLocalContainer } from './lookup';
-import type { Container } from './model';
+import { withLayersPinned } from './layer-gc';
+import { ACTIVE_STATES, type Container } from './model';
+import { removeContainer } from './remove';
 import { containerPaths } from './paths';
 
 const LAYER_MEDIA_TYPES = { gzip: 'application/vnd.oci.image.layer.v1.tar+gzip', plain: 'application/vnd.oci.image.layer.v1.tar' };
@@ -27,6 +31,8 @@ export interface CommitOptions {
   pause: boolean;
   /** Keep the layer a plain tar (quicker to make) instead of gzip. */
   uncompressed: boolean;
+  /** Remove the (not running) container afterwards, its upper directory kept as the new layer. */
+  remove: boolean;
 }
 
 /**
@@ -35,6 +41,9 @@ export interface CommitOptions {
  */
 export async function commitContainer(context: RuntimeContext, text: string, options: CommitOptions): Promise<imagestore.PutImageResponse> {
   const container = await findLocalContainer(context, text);
+  if (options.remove && ACTIVE_STATES.includes(container.state)) {
+    throw failedPrecondition(`cannot commit and remove container ${container.name}: it is ${container.state}; stop it first`);
+  }
   const base = await context.images.resolve(container.imageId);
   const paths = containerPaths(context.stateDir, container.id);
   const pause = options.pause && container.state === 'running';
@@ -61,7 +70,30 @@ export async function commitContainer(context: RuntimeContext, text: string, opt
     eventAction: 'commit',
   });
   await context.db.transaction((client) => recordEvent(context, client, container, 'commit', { imageID: image.image!.id, ...(options.comment ? { comment: options.comment } : {}) }));
+  if (options.remove) await removeKeepingLayer(context, container, image.image!.id, [...base.diffIds, layer.diffId]);
   return image;
+}
+
+/**
+ * Removes a committed container, its upper directory first moved into the layer store as the top
+ * layer of the image it became (what unpacking that layer's tar would make: overlay whiteouts and
+ * opaque directories included), recorded for the image so that collection keeps it while the image
+ * is there. Where the layer is unpacked already, or cannot be moved, the upper goes with the container.
+ */
+async function removeKeepingLayer(context: RuntimeContext, container: Container, imageId: string, diffIds: string[]): Promise<void> {
+  const chain = chainIds(diffIds);
+  const paths = containerPaths(context.stateDir, container.id);
+  await context.locks.run(container.id, async () => {
+    await unmountOverlay(paths.overlay);
+    await withLayersPinned(async () => {
+      const moved = await rename(paths.overlay.upper, context.layers.path(chain.at(-1)!)).then(
+        () => true,
+        () => false,
+      );
+      if (moved) await context.repository.recordImageLayers(context.node, imageId, chain);
+    });
+  });
+  await removeContainer(context, container.id, { force: false, volumes: true });
 }
 
 /** The writable layer as a tar in a file (gzip unless told), with the digests of both forms. */

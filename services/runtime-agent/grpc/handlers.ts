@@ -197,6 +197,7 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
         changes: request.changes,
         pause: !request.noPause,
         uncompressed: request.uncompressed,
+        remove: request.remove,
       });
       return { imageId: image!.id };
     }),

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, open, readFile, readlink } from 'node:fs/promises';
+import { lstat, mkdtemp, open, readlink } from 'node:fs/promises';
 import { basename, join, posix, relative as relativePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -60,7 +60,7 @@ export async function copyInputs(build: BuildRun, instruction: CopyInstruction, 
       const relative = file.name.slice(2);
       if (source.excluded(relative)) continue;
       const { mode, size } = file.stats;
-      const content = file.stats.isFile() ? createHash('sha256').update(await readFile(file.path)).digest('hex') : file.stats.isSymbolicLink() ? await readlink(file.path) : '';
+      const content = file.stats.isFile() ? await build.context.fileDigest(file.path, file.stats) : file.stats.isSymbolicLink() ? await readlink(file.path) : '';
       hash.update(JSON.stringify([relativePath(build.context.dir, source.path), relative, mode, size, content]));
     }
   }

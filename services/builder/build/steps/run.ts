@@ -21,7 +21,8 @@ export function runProcess(state: BuildState, instruction: RunInstruction, args:
 
 /**
  * Runs a RUN step as a container of the state before it and returns its writable layer: the
- * container is committed and removed; the caller removes the commit's image once its layer is held.
+ * container is committed and removed (the agent keeps its layer unpacked); the caller removes the
+ * commit's image once its layer is held.
  * A non-zero exit fails the build with the code (the output was streamed already).
  */
 export async function runLayer(build: BuildRun, parentImageId: string, state: BuildState, instruction: RunInstruction, process: { argv: string[]; env: string[] }): Promise<{ layer: LayerRef; committedImageId: string }> {
@@ -31,15 +32,17 @@ export async function runLayer(build: BuildRun, parentImageId: string, state: Bu
     { imageId: parentImageId, argv: process.argv, env: process.env, workingDir: state.config.config.WorkingDir || '/', user: state.config.config.User ?? '', mounts },
     (stream, data) => build.progress.output(build.step, stream, data),
   );
+  if (exitCode !== 0) {
+    await runtime.remove(containerId);
+    throw failedPrecondition(`Dockerfile line ${instruction.line}: ${instruction.text}: the command returned a non-zero code: ${exitCode}`);
+  }
   try {
-    if (exitCode !== 0) {
-      throw failedPrecondition(`Dockerfile line ${instruction.line}: ${instruction.text}: the command returned a non-zero code: ${exitCode}`);
-    }
-    const committed = await runtime.commit(containerId);
+    const committed = await runtime.commitAndRemove(containerId);
     const image = await imageStore.resolve(committed, '');
     return { layer: image.layers.at(-1)!, committedImageId: committed };
-  } finally {
-    await runtime.remove(containerId);
+  } catch (err) {
+    await runtime.remove(containerId).catch(() => undefined);
+    throw err;
   }
 }
 
@@ -54,5 +57,6 @@ async function runMount(build: BuildRun, mount: RunInstruction['mounts'][number]
     return { ...base, type: 'bind', source };
   }
   if (mount.from !== undefined) throw invalidArgument(`Dockerfile line ${line}: RUN --mount=type=bind,from=... is not supported; copy the files with COPY --from`);
+  if (!mount.readOnly) await build.context.forget();
   return { ...base, type: 'bind', source: join(build.context.dir, contextPath(mount.source ?? '.')) };
 }
