@@ -28,12 +28,17 @@ export class RuncFloor {
     return new RuncFloor(join(stateDir, 'runc'), dir, overlay.merged);
   }
 
-  /** Writes container id's bundle, running args; its cgroup is /berth/<id>, as the agent's are. */
-  bundle(id: string, args: string[]): void {
+  /** runc on a plain directory as the root filesystem, its bundles beside it. */
+  static onDirectory(stateDir: string, rootfs: string): RuncFloor {
+    return new RuncFloor(join(stateDir, 'runc'), join(rootfs, '..', 'bundles'), rootfs);
+  }
+
+  /** Writes container id's bundle, running args in cwd; its cgroup is /berth/<id>, as the agent's are. */
+  bundle(id: string, args: string[], cwd = '/'): void {
     const config = runtimeConfig({
       args,
       env: [],
-      cwd: '/',
+      cwd,
       uid: 0,
       gid: 0,
       hostname: id.slice(0, 12),

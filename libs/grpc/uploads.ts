@@ -14,3 +14,25 @@ export async function openUpload<M extends { data: Uint8Array }>(messages: Async
   }
   return { opening, data: data() };
 }
+
+/** About the size of one message of a byte stream: large enough that per-message costs stay small. */
+export const MESSAGE_BYTES = 256 * 1024;
+
+/**
+ * A byte stream in pieces of at least MESSAGE_BYTES (the last one smaller): a tar comes in pieces of
+ * one header or one small file each, and a gRPC message per piece costs more than the piece.
+ */
+export async function* inMessages(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  for await (const chunk of source) {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    if (pendingBytes >= MESSAGE_BYTES) {
+      yield Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending);
+}

@@ -2,14 +2,13 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { invalidArgument } from '../../../libs/errors';
-import { fromServiceError } from '../../../libs/grpc';
+import { fromServiceError, inMessages } from '../../../libs/grpc';
 import type { builder } from '../../../libs/proto';
 import { keyValueMap, parseFlags } from '../../args';
 import { builderService } from '../../client';
 import { dockerfileInContext, readContext } from './context';
 import { PlainProgress } from './progress';
 
-const CONTEXT_MESSAGE_BYTES = 256 * 1024;
 /** Manifest entries per message: a large context's manifest stays well within gRPC's 4 MB message limit. */
 const MANIFEST_MESSAGE_ENTRIES = 10_000;
 
@@ -81,23 +80,11 @@ export async function build(args: string[]): Promise<number> {
   return 0;
 }
 
-/** The tar in messages of about CONTEXT_MESSAGE_BYTES (it comes in pieces of a header or a small file each), then the end of the stream. */
+/** The tar, then the end of the stream. */
 async function sendArchive(call: ClientDuplexStream<builder.BuildRequest, builder.BuildResponse>, archive: Readable): Promise<void> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = async () => {
-    if (pendingBytes === 0) return;
-    const message = { options: undefined, context: Buffer.concat(pending), manifest: undefined };
-    pending = [];
-    pendingBytes = 0;
-    if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
-  };
-  for await (const chunk of archive) {
-    pending.push(chunk as Buffer);
-    pendingBytes += (chunk as Buffer).length;
-    if (pendingBytes >= CONTEXT_MESSAGE_BYTES) await flush();
+  for await (const context of inMessages(archive)) {
+    if (!call.write({ options: undefined, context, manifest: undefined })) await new Promise((resolve) => call.once('drain', resolve));
   }
-  await flush();
   call.end();
 }
 

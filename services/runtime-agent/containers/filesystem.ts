@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { inMessages } from '../../../libs/grpc';
 import { containerChanges, copyIn, copyOut, exportFilesystem, mountOverlay, unmountOverlay, type Change } from '../rootfs';
 import type { RuntimeContext } from './context';
 import { findLocalContainer } from './lookup';
@@ -52,5 +53,5 @@ export function copyToContainer(context: RuntimeContext, text: string, path: str
 }
 
 async function drain(stream: Readable, sink: Sink): Promise<void> {
-  for await (const chunk of stream) await sink(chunk as Buffer);
+  for await (const chunk of inMessages(stream)) await sink(chunk);
 }

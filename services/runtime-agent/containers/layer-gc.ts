@@ -40,8 +40,9 @@ export async function collectLayers(context: RuntimeContext): Promise<string[]> 
     return [];
   }
   // Images deleted from the image-store no longer keep their layers here.
+  const stored = await context.images.imageIds();
   for (const imageId of await context.repository.imagesOf(context.node)) {
-    if (!(await context.images.exists(imageId))) await context.repository.forgetImage(context.node, imageId);
+    if (!stored.has(imageId)) await context.repository.forgetImage(context.node, imageId);
   }
   const inUse = new Set([...(await context.repository.layersInUse(context.node))].map((chainId) => chainId.replace(/^sha256:/, '')));
   const removed: string[] = [];

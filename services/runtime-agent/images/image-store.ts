@@ -1,5 +1,5 @@
 import { unaryCall } from '../../../libs/grpc';
-import { imageExists, writeBlobFromFile } from '../../../libs/image-store';
+import { writeBlobFromFile } from '../../../libs/image-store';
 import type { imagestore } from '../../../libs/proto';
 import type { LayerStore } from '../layers';
 import { prepareImage, type PreparedImage } from './prepare';
@@ -21,9 +21,10 @@ export class ImageStore {
     return unaryCall(this.endpoint, (m, o, cb) => this.client.resolve({ image, platform: '' }, m, o, cb));
   }
 
-  /** Whether the image-store still has an image. */
-  exists(imageId: string): Promise<boolean> {
-    return imageExists(this.client, this.endpoint, imageId);
+  /** The ids of every image the image-store has (build cache included), in one call. */
+  async imageIds(): Promise<Set<string>> {
+    const response = await unaryCall<imagestore.ListResponse>(this.endpoint, (m, o, cb) => this.client.list({ filters: {}, all: true }, m, o, cb));
+    return new Set(response.images.map((image) => image.id));
   }
 
   /** Uploads a file as a blob; the image-store verifies its digest and size. */

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { packTree } from '../../../libs/archive';
+import { createClient } from '../../../libs/grpc';
+import { builder } from '../../../libs/proto';
 import { berth, berthOk, requirePrerequisites, startRuntime, streamEvents } from '../../support';
 
 const BASE = 'busybox:build';
@@ -189,4 +192,53 @@ test('a failing RUN reports its code and output and leaves nothing behind; a mal
   const notThere = await berth(['build', missing], env, 60_000);
   assert.equal(notThere.code, 1);
   assert.match(notThere.stderr, /line 2: COPY nothing-here: no such file in the build context/);
+});
+
+test('a rebuild receives only what changed in the context, and builds from what the directory holds now; a tar works too', { timeout: 240_000 }, async (t) => {
+  if (!requirePrerequisites(t, PREREQUISITES)) return;
+  const { env, stateDir, services } = await startRuntime(t, BASE, {}, { builder: true });
+  const dir = contextDir(t, {
+    'keep.txt': 'kept\n',
+    'change.txt': 'before\n',
+    'gone.txt': 'gone\n',
+    'becomes-dir': 'a file\n',
+    'sub/inner.txt': 'inner\n',
+    Dockerfile: `FROM ${BASE}\nCOPY . /ctx\nRUN cd /ctx && find . | sort > /listing\n`,
+  });
+  const listing = async (tag: string) => berthOk(env, ['run', '--rm', tag, 'cat', '/listing']);
+  await berthOk(env, ['build', '-q', '-t', 'sync:1', dir]);
+  const contexts = join(stateDir, 'builder', 'contexts');
+  const kept = join(contexts, readdirSync(contexts).find((name) => !name.endsWith('.json'))!, 'context');
+  const keptInode = statSync(join(kept, 'keep.txt')).ino;
+
+  writeFileSync(join(dir, 'change.txt'), 'after, longer\n');
+  rmSync(join(dir, 'gone.txt'));
+  rmSync(join(dir, 'becomes-dir'));
+  mkdirSync(join(dir, 'becomes-dir'));
+  writeFileSync(join(dir, 'becomes-dir', 'child.txt'), 'child\n');
+  symlinkSync('keep.txt', join(dir, 'link'));
+  writeFileSync(join(dir, '.dockerignore'), 'sub\n');
+  await berthOk(env, ['build', '-q', '-t', 'sync:2', dir]);
+  assert.equal(statSync(join(kept, 'keep.txt')).ino, keptInode, 'an unchanged file is not sent again');
+  assert.equal(await listing('sync:2'), ['.', './.dockerignore', './Dockerfile', './becomes-dir', './becomes-dir/child.txt', './change.txt', './keep.txt', './link', ''].join('\n'));
+  assert.equal(await berthOk(env, ['run', '--rm', 'sync:2', 'cat', '/ctx/change.txt', '/ctx/link']), 'after, longer\nkept\n');
+  assert.equal(existsSync(join(kept, 'sub', 'inner.txt')), false, 'what .dockerignore now leaves out is gone from the kept context');
+
+  // Two builds of one directory at once: the second receives its context whole, in its own directory.
+  const both = await Promise.all([berth(['build', '-q', '-t', 'sync:3', dir], env, 120_000), berth(['build', '-q', '--no-cache', '-t', 'sync:4', dir], env, 120_000)]);
+  for (const result of both) assert.equal(result.code, 0, result.stderr);
+  assert.equal(await listing('sync:4'), await listing('sync:2'));
+
+  // Through the API, the context may come as one tar with no key.
+  const client = createClient(builder.BuilderServiceClient, services.builder!.endpoint, { deadlineMs: 60_000 });
+  t.after(() => client.close());
+  const call = client.build({ deadline: Infinity });
+  const options = { dockerfile: '', dockerfileContent: '', tags: ['sync:tar'], buildArgs: {}, target: '', noCache: false, platform: '', labels: {}, network: '', contextKey: '' };
+  call.write({ options, context: Buffer.alloc(0), manifest: undefined });
+  for await (const chunk of packTree(dir, '')) call.write({ options: undefined, context: chunk as Buffer, manifest: undefined });
+  call.end();
+  let result: builder.BuildResult | undefined;
+  for await (const response of call as AsyncIterable<builder.BuildResponse>) if (response.event?.$case === 'result') result = response.event.value;
+  assert.deepEqual(result?.tags, ['sync:tar']);
+  assert.equal(await listing('sync:tar'), await listing('sync:2'));
 });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { berth, berthOk, requirePrerequisites, startRuntime, streamEvents } from '../../support';
+import type { runtime } from '../../../libs/proto';
+import { berth, berthOk, rejectsWith, requirePrerequisites, startRuntime, streamEvents } from '../../support';
 
 const RUNTIME = { root: true, programs: ['runc', 'conmon'] };
 
@@ -27,6 +28,26 @@ test('diff and commit: the writable layer becomes an image that runs with the ch
 
   const inUse = await berth(['rmi', 'made:1'], env);
   assert.equal(inUse.code, 0, 'untagging while a container runs from another image is fine');
+});
+
+test('commit with remove: the container goes and its writable layer is the new layer, unpacked, whiteouts and all', { timeout: 180_000 }, async (t) => {
+  if (!requirePrerequisites(t, RUNTIME)) return;
+  const { env, stateDir, call } = await startRuntime(t);
+  const commit = (container: string) =>
+    call<runtime.CommitResponse>((client, m, o, cb) =>
+      client.commit({ container, reference: '', comment: '', author: '', changes: [], noPause: true, uncompressed: true, remove: true }, m, o, cb),
+    );
+  await berthOk(env, ['run', '-d', '--name', 'busy', 'busybox:test', 'sleep', '1000']);
+  await rejectsWith(commit('busy'), 'failed_precondition', /it is running; stop it first/);
+
+  await berthOk(env, ['run', '--name', 'step', 'busybox:test', 'sh', '-c', 'mkdir /out && echo made > /out/file && rm /bin/ls']);
+  const { imageId } = await commit('step');
+  assert.equal((await berth(['inspect', 'step'], env)).code, 1, 'the container is gone');
+  const layers = readdirSync(join(stateDir, 'layers')).filter((name) => !name.startsWith('.'));
+  const kept = layers.map((name) => join(stateDir, 'layers', name)).find((dir) => existsSync(join(dir, 'out', 'file')));
+  assert.ok(kept, 'the writable layer is in the layer store');
+  assert.ok(statSync(join(kept, 'bin', 'ls')).isCharacterDevice(), 'its whiteout stays an overlay whiteout');
+  assert.equal(await berthOk(env, ['run', '--rm', imageId, 'sh', '-c', 'cat /out/file; test -e /bin/ls || echo no-ls']), 'made\nno-ls\n');
 });
 
 test('export and cp: the filesystem as a tar, copies both ways that never reach the host', { timeout: 180_000 }, async (t) => {
