@@ -62,6 +62,7 @@ export function createRequest(values: Values, positionals: string[]): runtime.Cr
       stopSignal: values['stop-signal'] ?? '',
       stopTimeout: values['stop-timeout'] === undefined ? undefined : integer(values['stop-timeout'], '--stop-timeout'),
       healthcheck: healthCheck(values),
+      exposedPorts: [],
     },
     hostConfig: {
       resources: {
@@ -75,6 +76,10 @@ export function createRequest(values: Values, positionals: string[]): runtime.Cr
       autoRemove: values.rm ?? false,
       privileged: values.privileged ?? false,
       runtime: values.runtime ?? '',
+      networkMode: '',
+      portBindings: [],
+      publishAllPorts: false,
+      networkAliases: [],
     },
   };
 }

@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { ServiceError } from '@grpc/grpc-js';
 import { fromServiceError, unaryCall } from '../../../libs/grpc';
-import type { runtime } from '../../../libs/proto';
+import { runtime } from '../../../libs/proto';
 
 /** What a RUN step runs, in a container of the state before it. */
 export interface StepProcess {
@@ -11,6 +11,8 @@ export interface StepProcess {
   workingDir: string;
   user: string;
   mounts: runtime.Mount[];
+  /** `--network` of the build: "bridge", "none" or "host". */
+  network: string;
 }
 
 /** The runtime-agent as the builder uses it: RUN steps as containers, their layers committed. */
@@ -27,7 +29,7 @@ export class RuntimeAgent {
   async run(step: StepProcess, onOutput: (stream: 1 | 2, data: Buffer) => Promise<void>): Promise<{ containerId: string; exitCode: number }> {
     const created = await this.create(
       { ...containerConfig(step.imageId, step.argv), env: step.env, workingDir: step.workingDir, user: step.user },
-      { resources: undefined, readOnlyRoot: false, mounts: step.mounts, restartPolicy: undefined, autoRemove: false, privileged: false, runtime: '' },
+      runtime.HostConfig.fromPartial({ mounts: step.mounts, networkMode: step.network }),
     );
     const containerId = created.id;
     try {
@@ -118,5 +120,6 @@ function containerConfig(image: string, argv: string[]): runtime.ContainerConfig
     stopSignal: '',
     stopTimeout: undefined,
     healthcheck: undefined,
+    exposedPorts: [],
   };
 }

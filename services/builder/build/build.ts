@@ -24,6 +24,7 @@ export interface BuildResult {
  */
 export async function runBuild(builder: BuilderContext, options: BuildOptions, upload: ContextUpload, progress: BuildProgress): Promise<BuildResult> {
   const started = performance.now();
+  if (!['', 'default', 'none', 'host'].includes(options.network)) throw invalidArgument(`--network "${options.network}": a build's RUN steps take default, none or host`);
   await mkdir(builder.workRoot, { recursive: true, mode: 0o700 });
   const workDir = await mkdtemp(join(builder.workRoot, 'build-'));
   let releaseContext = () => {};

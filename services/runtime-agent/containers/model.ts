@@ -71,6 +71,29 @@ export interface RunSpec {
   privileged: boolean;
   /** The OCI runtime binary. */
   runtime: string;
+  /** How it is networked; absent on containers made before networking (they had loopback only). */
+  network?: NetworkSpec;
+}
+
+/** A container's network settings, fixed at create (its addresses are in the endpoints table). */
+export interface NetworkSpec {
+  /** 'bridge' (the default bridge), 'none', 'host', or a user-defined network's id. */
+  mode: string;
+  /** Other names on a user-defined network. */
+  aliases: string[];
+  /** `-p`: as asked (host port 0: one the kernel picks at each start). */
+  ports: PortSpec[];
+  /** The image's and the request's exposed ports ("80/tcp"); with publishAll each is published. */
+  exposedPorts: string[];
+  publishAll: boolean;
+}
+
+export interface PortSpec {
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+  /** The host address; '' for every one. */
+  hostIp: string;
+  hostPort: number;
 }
 
 export interface HealthLogEntry {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { invalidArgument } from '../../../libs/errors';
 import { filterLists } from '../../../libs/filters';
 import { openUpload } from '../../../libs/grpc';
-import type { runtime } from '../../../libs/proto';
+import { runtime } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
 import {
   attachContainer,
@@ -53,7 +53,7 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
         name: request.name,
         platform: request.platform,
         config: request.config,
-        hostConfig: request.hostConfig ?? { resources: undefined, readOnlyRoot: false, mounts: [], restartPolicy: undefined, autoRemove: false, privileged: false, runtime: '' },
+        hostConfig: request.hostConfig ?? runtime.HostConfig.fromPartial({}),
       });
       return { id: container.id, name: container.name, warnings: [] };
     }),

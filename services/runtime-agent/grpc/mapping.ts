@@ -16,6 +16,8 @@ export function toSummary(container: Container): runtime.ContainerSummary {
     status: statusLine(container),
     labels: container.spec.labels,
     node: container.node,
+    ports: [],
+    networks: [],
   };
 }
 
@@ -57,6 +59,7 @@ export function toDetail(container: Container, stateDir: string, layers: LayerSt
       stopSignal: spec.stopSignal,
       stopTimeout: spec.stopTimeoutSeconds,
       healthcheck: spec.healthcheck,
+      exposedPorts: spec.network?.exposedPorts ?? [],
     },
     hostConfig: {
       resources: { memoryBytes: spec.resources.memoryBytes ?? 0, cpus: spec.resources.cpus ?? 0, pidsLimit: spec.resources.pidsLimit ?? 0 },
@@ -66,6 +69,10 @@ export function toDetail(container: Container, stateDir: string, layers: LayerSt
       autoRemove: spec.autoRemove,
       privileged: spec.privileged,
       runtime: spec.runtime,
+      networkMode: spec.network?.mode ?? 'none',
+      portBindings: (spec.network?.ports ?? []).map((port) => ({ ...port })),
+      publishAllPorts: spec.network?.publishAll ?? false,
+      networkAliases: spec.network?.aliases ?? [],
     },
     restartCount: container.restartCount,
     node: container.node,
@@ -78,6 +85,9 @@ export function toDetail(container: Container, stateDir: string, layers: LayerSt
     logPath: paths.log,
     runtime: spec.runtime,
     mountPoints: spec.mounts.map(toMountPoint),
+    networks: [],
+    ports: [],
+    sandboxKey: '',
   };
 }
 

@@ -29,7 +29,7 @@ export async function runLayer(build: BuildRun, parentImageId: string, state: Bu
   const { runtime, imageStore } = build.builder;
   const mounts = await Promise.all(instruction.mounts.map((mount) => runMount(build, mount, instruction.line)));
   const { containerId, exitCode } = await runtime.run(
-    { imageId: parentImageId, argv: process.argv, env: process.env, workingDir: state.config.config.WorkingDir || '/', user: state.config.config.User ?? '', mounts },
+    { imageId: parentImageId, argv: process.argv, env: process.env, workingDir: state.config.config.WorkingDir || '/', user: state.config.config.User ?? '', mounts, network: stepNetwork(build.options.network) },
     (stream, data) => build.progress.output(build.step, stream, data),
   );
   if (exitCode !== 0) {
@@ -44,6 +44,11 @@ export async function runLayer(build: BuildRun, parentImageId: string, state: Bu
     await runtime.remove(containerId).catch(() => undefined);
     throw err;
   }
+}
+
+/** `docker build --network`: "default" is the default bridge. */
+function stepNetwork(network: string): string {
+  return network === '' || network === 'default' ? 'bridge' : network;
 }
 
 /** RUN --mount: a cache directory kept by the builder across builds, a tmpfs, or a read-only bind of the context. */
