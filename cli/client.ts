@@ -1,7 +1,7 @@
 import type { Client, ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
 import { loadConfig, serviceEndpoint, type Config, type ServiceName } from '../libs/config';
 import { createClient, fromServiceError, unaryCall } from '../libs/grpc';
-import { builder, imagestore, runtime, volume } from '../libs/proto';
+import { builder, imagestore, network, runtime, volume } from '../libs/proto';
 import { commandTrace } from './trace';
 
 type ClientConstructor<C> = Parameters<typeof createClient<C & Client>>[0];
@@ -26,6 +26,8 @@ function connect<C extends Client>(service: ServiceName, Constructor: ClientCons
 
 export const imageStore = (config: Config = loadConfig()) => connect('image-store', imagestore.ImageStoreServiceClient, config);
 export const runtimeAgent = (config: Config = loadConfig()) => connect('runtime-agent', runtime.RuntimeServiceClient, config);
+/** Networks are the runtime-agent's too: it serves NetworkService beside RuntimeService. */
+export const networkService = (config: Config = loadConfig()) => connect('runtime-agent', network.NetworkServiceClient, config);
 export const volumeService = (config: Config = loadConfig()) => connect('volume', volume.VolumeServiceClient, config);
 export const builderService = (config: Config = loadConfig()) => connect('builder', builder.BuilderServiceClient, config);
 

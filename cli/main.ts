@@ -32,7 +32,9 @@ Containers:
   run IMAGE [CMD...]   Create and start a container; stream its output and exit with its code
                        (-d, -i, -t, --rm, --name, -e, --env-file, -w, -u, -m, --cpus, --pids-limit, --restart,
                         --read-only, --tmpfs, -v /HOST:/CTR[:ro], -v NAME:/CTR[:ro], -v /CTR (a new volume),
-                        --mount type=bind|volume|tmpfs,..., --entrypoint, --health-*, -l)
+                        --mount type=bind|volume|tmpfs,..., --entrypoint, --health-*, -l,
+                        -p [HOST_IP:][HOST_PORT:]CTR_PORT[/udp], -P, --expose PORT[/udp],
+                        --network bridge|host|none|NET, --network-alias NAME)
   create IMAGE [CMD..] Create a container without starting it (the same options as run)
   start [-a] [-i] C... Start containers (-a: attached, exit with its code)
   attach C             Attach to a running container's input and output
@@ -46,6 +48,7 @@ Containers:
   exec C CMD...        Run a command in a running container (-i, -e, -u, -w)
   inspect NAME...      Show containers (or images) as JSON (-f TEMPLATE)
   stats [C...]         Show resource usage (--no-stream)
+  port C [PORT[/udp]]  Show where a container's published ports are reached on the host
   top C [ps OPTIONS]   Show a container's processes
   wait C...            Wait for containers to stop; print their exit codes
   rename C NAME        Rename a container
@@ -71,6 +74,15 @@ Volumes:
   volume export V      Write a volume's content as a tar (-o FILE)
   volume import V [F]  Fill a new or empty volume from a tar, F or stdin (-l k=v, -o k=v)
   volume clone SRC DST Make a new volume holding a copy of another (-l k=v)
+
+Networks:
+  network create NAME  Make a bridge network; prints its id (--subnet CIDR, --gateway IP, --internal, --label k=v)
+  network ls           List networks (-q, --no-trunc, --filter name|id|driver|label|type=V, --format json|TEMPLATE)
+  network inspect N... Show networks as JSON, with the containers on them (-f TEMPLATE)
+  network rm N...      Remove networks no container is on (-f: no error for missing ones)
+  network prune        Remove every user-defined network no container is on (--filter label=k=v, until=24h)
+  network connect N C  Put a container on a network too (--alias NAME)
+  network disconnect   Take a container off a network (network disconnect N C)
 
 Configuration: /etc/berth/config.json (or BERTH_CONFIG), then BERTH_* environment variables.`;
 
@@ -142,6 +154,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'container inspect': async () => (await import('./commands/container/inspect.js')).inspectContainers,
   stats: async () => (await import('./commands/container/stats.js')).stats,
   'container stats': async () => (await import('./commands/container/stats.js')).stats,
+  port: async () => (await import('./commands/container/port.js')).port,
+  'container port': async () => (await import('./commands/container/port.js')).port,
   top: async () => (await import('./commands/container/stats.js')).top,
   'container top': async () => (await import('./commands/container/stats.js')).top,
   diff: async () => (await import('./commands/container/filesystem.js')).diff,
@@ -162,6 +176,15 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'volume export': async () => (await import('./commands/volume/export.js')).exportVolume,
   'volume import': async () => (await import('./commands/volume/import.js')).importVolume,
   'volume clone': async () => (await import('./commands/volume/clone.js')).cloneVolume,
+  'network create': async () => (await import('./commands/network/create.js')).createNetwork,
+  'network ls': async () => (await import('./commands/network/list.js')).listNetworks,
+  'network list': async () => (await import('./commands/network/list.js')).listNetworks,
+  'network inspect': async () => (await import('./commands/network/inspect.js')).inspectNetworks,
+  'network rm': async () => (await import('./commands/network/remove.js')).removeNetworks,
+  'network remove': async () => (await import('./commands/network/remove.js')).removeNetworks,
+  'network prune': async () => (await import('./commands/network/prune.js')).pruneNetworks,
+  'network connect': async () => (await import('./commands/network/connect.js')).connectNetwork,
+  'network disconnect': async () => (await import('./commands/network/connect.js')).disconnectNetwork,
   build: async () => (await import('./commands/build/build.js')).build,
   'image build': async () => (await import('./commands/build/build.js')).build,
   'builder prune': async () => (await import('./commands/build/prune.js')).builderPrune,

@@ -136,6 +136,16 @@ export const configSchema = z.strictObject({
       logSizeMax: z.number().int().min(4096).default(100 * 1024 * 1024),
     })
     .prefault({}),
+  /** Container networking on this node. */
+  network: z
+    .strictObject({
+      /** The default bridge ("bridge" network): its Linux bridge and subnet. */
+      bridgeName: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'an interface name of up to 15 characters').default('berth0'),
+      bridgeSubnet: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'an IPv4 subnet in CIDR notation').default('10.88.0.0/16'),
+      /** Where subnets of new networks are picked (a /24 each) when none is given. */
+      pool: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'an IPv4 subnet in CIDR notation').default('10.89.0.0/16'),
+    })
+    .prefault({}),
   /** The embedded Postgres and NATS that `berth up` runs when no external URL is given. */
   embedded: z
     .strictObject({
@@ -189,6 +199,9 @@ export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'num
   BERTH_RUNTIME_RUNC: { path: ['runtime', 'runc'], type: 'string' },
   BERTH_RUNTIME_CONMON: { path: ['runtime', 'conmon'], type: 'string' },
   BERTH_RUNTIME_LOG_SIZE_MAX: { path: ['runtime', 'logSizeMax'], type: 'number' },
+  BERTH_NETWORK_BRIDGE_NAME: { path: ['network', 'bridgeName'], type: 'string' },
+  BERTH_NETWORK_BRIDGE_SUBNET: { path: ['network', 'bridgeSubnet'], type: 'string' },
+  BERTH_NETWORK_POOL: { path: ['network', 'pool'], type: 'string' },
   BERTH_EMBEDDED_NATS_PORT: { path: ['embedded', 'natsPort'], type: 'number' },
   BERTH_EMBEDDED_POSTGRES_BIN_DIR: { path: ['embedded', 'postgresBinDir'], type: 'string' },
   BERTH_EMBEDDED_POSTGRES_USER: { path: ['embedded', 'postgresUser'], type: 'string' },

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { serviceEndpoint } from '../../libs/config';
 import { createClient } from '../../libs/grpc';
-import { imagestore, runtime, volume } from '../../libs/proto';
+import { imagestore, network, runtime, volume } from '../../libs/proto';
 import { binaryDependency, directoryDependency, runService, serviceDependency } from '../../libs/service';
 import type { Telemetry } from '../../libs/telemetry';
 import { KeyedLock } from '../../libs/lock';
@@ -9,7 +9,10 @@ import { collectLayers, ContainerWatch, ExitMonitor, reconcile, type RuntimeCont
 import { runtimeHandlers } from './grpc/handlers';
 import { ImageStore } from './images';
 import { LayerStore } from './layers';
+import { NetworkManager } from './network';
+import { networkHandlers } from './grpc/network-handlers';
 import { OciRuntime } from './oci';
+import { NetworkRepository } from './store/networks';
 import { ContainerRepository } from './store/repository';
 import { VolumeService } from './volumes';
 
@@ -29,6 +32,8 @@ export function main(telemetry: Telemetry): Promise<void> {
         const volumes = createClient(volume.VolumeServiceClient, volumeEndpoint, service.clientOptions);
         const layers = new LayerStore(join(config.stateDir, 'layers'));
         await layers.init();
+        const networks = new NetworkManager(config.node, service.db, new NetworkRepository(service.db), service.events, config.network, service.logger);
+        await networks.init();
         const context: RuntimeContext = {
           node: config.node,
           db: service.db,
@@ -40,6 +45,7 @@ export function main(telemetry: Telemetry): Promise<void> {
           layers,
           images: new ImageStore(imageStore, imageStoreEndpoint, layers),
           volumes: new VolumeService(volumes, volumeEndpoint),
+          networks,
           stateDir: config.stateDir,
           attachDir: join(config.runDir, 'attach'),
           logSizeMax: config.runtime.logSizeMax,
@@ -61,14 +67,20 @@ export function main(telemetry: Telemetry): Promise<void> {
           monitor.stop();
           imageStore.close();
           volumes.close();
+          await networks.close();
         });
-        return [{ name: 'berth.runtime.v1.RuntimeService', definition: runtime.RuntimeServiceService, implementation: runtimeHandlers(service, context) }];
+        return [
+          { name: 'berth.runtime.v1.RuntimeService', definition: runtime.RuntimeServiceService, implementation: runtimeHandlers(service, context) },
+          { name: 'berth.runtime.v1.NetworkService', definition: network.NetworkServiceService, implementation: networkHandlers(service, context) },
+        ];
       },
       dependencies: ({ config, clientOptions }) => [
         serviceDependency('image-store', serviceEndpoint(config, 'image-store'), clientOptions),
         serviceDependency('volume', serviceEndpoint(config, 'volume'), clientOptions),
         binaryDependency('runc', config.runtime.runc),
         binaryDependency('conmon', config.runtime.conmon),
+        binaryDependency('ip', 'ip'),
+        binaryDependency('iptables', 'iptables'),
         directoryDependency('layers', join(config.stateDir, 'layers')),
       ],
     },

@@ -3,6 +3,7 @@ import { invalidArgument } from '../../../libs/errors';
 import type { runtime } from '../../../libs/proto';
 import { keyValueMap, splitOnce } from '../../args';
 import { parseBytes, parseDurationMs } from '../../units';
+import { parseExpose, parsePublish } from './publish-flags';
 
 /** The flags `run` and `create` share, as Docker's. */
 export const CREATE_FLAGS = {
@@ -36,6 +37,14 @@ export const CREATE_FLAGS = {
   rm: { type: 'boolean' },
   interactive: { type: 'boolean', short: 'i' },
   tty: { type: 'boolean', short: 't' },
+  publish: { type: 'string', short: 'p', multiple: true },
+  'publish-all': { type: 'boolean', short: 'P' },
+  expose: { type: 'string', multiple: true },
+  // Docker takes --net and --net-alias as older spellings; parseArgs has no aliases, so both are flags.
+  network: { type: 'string' },
+  net: { type: 'string' },
+  'network-alias': { type: 'string', multiple: true },
+  'net-alias': { type: 'string', multiple: true },
 } as const;
 
 type Values = { [K in keyof typeof CREATE_FLAGS]?: (typeof CREATE_FLAGS)[K] extends { multiple: true } ? string[] : (typeof CREATE_FLAGS)[K] extends { type: 'boolean' } ? boolean : string };
@@ -62,7 +71,7 @@ export function createRequest(values: Values, positionals: string[]): runtime.Cr
       stopSignal: values['stop-signal'] ?? '',
       stopTimeout: values['stop-timeout'] === undefined ? undefined : integer(values['stop-timeout'], '--stop-timeout'),
       healthcheck: healthCheck(values),
-      exposedPorts: [],
+      exposedPorts: [...new Set((values.expose ?? []).flatMap(parseExpose))],
     },
     hostConfig: {
       resources: {
@@ -76,10 +85,11 @@ export function createRequest(values: Values, positionals: string[]): runtime.Cr
       autoRemove: values.rm ?? false,
       privileged: values.privileged ?? false,
       runtime: values.runtime ?? '',
-      networkMode: '',
-      portBindings: [],
-      publishAllPorts: false,
-      networkAliases: [],
+      // Empty: the agent's default, the default bridge.
+      networkMode: values.network ?? values.net ?? '',
+      portBindings: (values.publish ?? []).flatMap(parsePublish),
+      publishAllPorts: values['publish-all'] ?? false,
+      networkAliases: [...(values['network-alias'] ?? []), ...(values['net-alias'] ?? [])],
     },
   };
 }

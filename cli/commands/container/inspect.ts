@@ -3,6 +3,7 @@ import { imagestore, type runtime } from '../../../libs/proto';
 import { parseFlags } from '../../args';
 import { imageStore, runtimeAgent } from '../../client';
 import { printInspected } from '../../output';
+import { dockerExposedPorts, dockerNetworkSettings, dockerPortBindings } from './network-settings';
 
 /** `berth container inspect [-f FORMAT] CONTAINER...`: Docker's JSON shape. */
 export async function inspectContainers(args: string[]): Promise<number> {
@@ -106,12 +107,17 @@ export function dockerContainer(c: runtime.ContainerDetail): Record<string, unkn
       NanoCpus: Math.round((host.resources?.cpus ?? 0) * 1e9),
       PidsLimit: host.resources?.pidsLimit || null,
       Runtime: c.runtime,
+      // Empty is the default bridge (Berth's proto says so); Docker names it.
+      NetworkMode: host.networkMode || 'bridge',
+      PortBindings: dockerPortBindings(host.portBindings),
+      PublishAllPorts: host.publishAllPorts,
     },
     GraphDriver: { Name: 'overlay2', Data: c.graphDriver },
     Mounts: c.mountPoints.map(dockerMount),
     Config: {
       Hostname: config.hostname,
       User: config.user,
+      ...dockerExposedPorts(config, host),
       Tty: config.tty,
       OpenStdin: config.openStdin,
       Env: config.env,
@@ -134,6 +140,7 @@ export function dockerContainer(c: runtime.ContainerDetail): Record<string, unkn
             },
           }),
     },
+    NetworkSettings: dockerNetworkSettings(c),
   };
 }
 

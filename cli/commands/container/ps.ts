@@ -3,6 +3,7 @@ import { parseFlags } from '../../args';
 import { runtimeAgent } from '../../client';
 import { parseFilters, table, timeAgo } from '../../output';
 import { renderTemplate } from '../../template';
+import { displayablePorts } from './port-format';
 
 /** `berth ps [-a] [-q] [--no-trunc] [--filter k=v] [--format table|json|TEMPLATE]` */
 export async function ps(args: string[]): Promise<number> {
@@ -45,7 +46,7 @@ export async function ps(args: string[]): Promise<number> {
   process.stdout.write(
     table(
       ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-      containers.map((c) => [id(c), c.image, command(c.command), timeAgo(c.created), c.status, '', c.name]),
+      containers.map((c) => [id(c), c.image, command(c.command), timeAgo(c.created), c.status, displayablePorts(c.ports), c.name]),
     ),
   );
   return 0;
@@ -63,7 +64,8 @@ function dockerFields(c: runtime.ContainerSummary, id: string) {
     State: c.state,
     Names: c.name,
     Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(','),
-    Ports: '',
+    Ports: displayablePorts(c.ports),
+    Networks: c.networks.join(','),
     Node: c.node,
   };
 }

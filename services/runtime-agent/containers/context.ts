@@ -3,6 +3,7 @@ import type { EventWriter } from '../../../libs/events';
 import type { Logger } from '../../../libs/logging';
 import type { ImageStore } from '../images';
 import type { LayerStore } from '../layers';
+import type { NetworkManager } from '../network';
 import type { OciRuntime } from '../oci';
 import type { ContainerRepository } from '../store/repository';
 import type { VolumeService } from '../volumes';
@@ -23,6 +24,8 @@ export interface RuntimeContext {
   images: ImageStore;
   /** The volumes containers mount: their uses, and their host directories. */
   volumes: VolumeService;
+  /** The node's networks: containers' endpoints, namespaces and published ports. */
+  networks: NetworkManager;
   /** Per-container directories live under containers/, conmon's exit files under exits/. */
   stateDir: string;
   /** conmon's attach sockets: under the run directory, whose paths are short. */

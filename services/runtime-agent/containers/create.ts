@@ -9,6 +9,8 @@ import { checkedName, generatedName, newContainerId } from './names';
 import { containerPaths } from './paths';
 import { runSpecFor, type CreateInput } from './run-spec';
 import { prepareMounts, releaseVolumes } from './volumes';
+import { joinNetwork, networkOfMode } from '../network';
+import { removeContainer } from './remove';
 
 export interface CreateRequest extends CreateInput {
   name: string;
@@ -33,13 +35,23 @@ export async function createContainer(context: RuntimeContext, request: CreateRe
     return { image: prepared, layers: chain };
   });
   const spec = await prepareMounts(context, id, runSpecFor(id, request, image.config, context.runtime.binary));
+  let container: Container;
   try {
+    // A network that does not exist fails the create before anything is recorded.
+    await networkOfMode(context.networks, spec.network!.mode);
     await mkdir(containerPaths(context.stateDir, id).dir, { recursive: true, mode: 0o700 });
-    return await recordContainer(context, { id, requestedName, imageId: image.id, imageName: request.config!.image, spec, layers });
+    container = await recordContainer(context, { id, requestedName, imageId: image.id, imageName: request.config!.image, spec, layers });
   } catch (err) {
     await releaseVolumes(context, { id, spec }, true).catch(() => undefined);
     throw err;
   }
+  try {
+    await joinNetwork(context.networks, id, spec.network!);
+  } catch (err) {
+    await removeContainer(context, id, { force: true, volumes: true }).catch(() => undefined);
+    throw err;
+  }
+  return container;
 }
 
 /** Records the new container with its create event, a generated name retried if it clashes. */

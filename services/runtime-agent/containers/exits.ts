@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { messageOf } from '../../../libs/errors';
 import { readExitStatus } from '../oci';
+import { tearDownSandbox } from '../network';
 import { unmountOverlay } from '../rootfs';
 import type { RuntimeContext } from './context';
 import { recordEvent } from './events';
@@ -61,7 +62,9 @@ export async function recordExit(
     context.runtime
       .delete(container.id, true)
       .catch((err: unknown) => context.logger.warn({ container: container.id }, `runtime delete: ${messageOf(err)}`))
-      .then(() => unmountVolumes(context, container)),
+      .then(() => unmountVolumes(context, container))
+      .then(() => tearDownSandbox(context.networks, container.id))
+      .catch((err: unknown) => context.logger.warn({ container: container.id }, `network: ${messageOf(err)}`)),
     unmountOverlay(paths.overlay).catch((err: unknown) => context.logger.warn({ container: container.id }, messageOf(err))),
   ]);
   await rm(join(exitsDir(context.stateDir), container.id), { force: true });

@@ -20,3 +20,4 @@ export { containerPaths } from './paths';
 export { diffContainer, exportContainer, copyFromContainer, copyToContainer } from './filesystem';
 export { commitContainer } from './commit';
 export { attachContainer, type AttachInput } from './attach';
+export { connectContainer, disconnectContainer } from './networks';

@@ -25,6 +25,7 @@ export async function renameContainer(context: RuntimeContext, text: string, new
       },
     );
   });
+  await context.networks.refreshNames();
 }
 
 /** `docker update`: new limits, applied at once to a running container, and kept for later runs. */

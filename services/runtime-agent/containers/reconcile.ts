@@ -1,6 +1,7 @@
 import { messageOf } from '../../../libs/errors';
 import { readExitStatus } from '../oci';
 import type { RuntimeContext } from './context';
+import { restoreSandbox } from '../network';
 import { recordExit } from './exits';
 import { startHealthChecks } from './health';
 import { removeFiles } from './remove';
@@ -30,6 +31,7 @@ export async function reconcile(context: RuntimeContext): Promise<void> {
             const state = await context.runtime.state(container.id);
             if (state !== undefined && (state.status === 'running' || state.status === 'paused')) {
               const adopted = await context.repository.update(context.db.pool, container.id, { pid: state.pid, state: state.status });
+              await restoreSandbox(context.networks, container.id);
               if (adopted.state === 'running') startHealthChecks(context, adopted);
               return;
             }

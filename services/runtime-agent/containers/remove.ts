@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedPrecondition, messageOf } from '../../../libs/errors';
 import { readExitStatus } from '../oci';
+import { tearDownSandbox } from '../network';
 import { unmountOverlay } from '../rootfs';
 import type { RuntimeContext } from './context';
 import { recordEvent } from './events';
@@ -54,6 +55,8 @@ export async function removeContainer(context: RuntimeContext, text: string, opt
     return { ...container, state: 'exited' as const, exitCode: exitCode ?? container.exitCode };
   });
   context.watch.removed(removed);
+  // Its endpoints went with its row: their names go from the networks' DNS.
+  await context.networks.refreshNames();
   scheduleLayerCollection(context);
   return removed;
 }
@@ -62,6 +65,7 @@ export async function removeContainer(context: RuntimeContext, text: string, opt
 export async function removeFiles(context: RuntimeContext, container: Container): Promise<void> {
   const paths = containerPaths(context.stateDir, container.id);
   await context.runtime.delete(container.id, true);
+  await tearDownSandbox(context.networks, container.id);
   await unmountOverlay(paths.overlay);
   await rm(paths.dir, { recursive: true, force: true }).catch((err: unknown) => {
     throw failedPrecondition(`cannot remove the files of container ${container.name}: ${messageOf(err)}`);

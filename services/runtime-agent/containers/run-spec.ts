@@ -3,7 +3,7 @@ import { isAbsolute, normalize } from 'node:path';
 import { cpus } from 'node:os';
 import { invalidArgument } from '../../../libs/errors';
 import type { imagestore, runtime } from '../../../libs/proto';
-import type { HealthCheckSpec, MountSpec, RestartPolicyName, RunSpec } from './model';
+import type { HealthCheckSpec, MountSpec, NetworkSpec, PortSpec, RestartPolicyName, RunSpec } from './model';
 import { parseSignal } from './signals';
 
 /** Docker's floor for a memory limit: below it a container cannot even start its runtime. */
@@ -63,7 +63,32 @@ export function runSpecFor(id: string, input: CreateInput, image: imagestore.Ima
     autoRemove: hostConfig.autoRemove,
     privileged: hostConfig.privileged,
     runtime: hostConfig.runtime || defaultRuntime,
+    network: networkSpec(hostConfig, [...image.exposedPorts, ...config.exposedPorts]),
   };
+}
+
+/** `--network`, `-p`, `-P`, `--expose` and `--network-alias`, checked. */
+function networkSpec(hostConfig: runtime.HostConfig, exposed: string[]): NetworkSpec {
+  const mode = hostConfig.networkMode === '' || hostConfig.networkMode === 'default' ? 'bridge' : hostConfig.networkMode;
+  const ports = hostConfig.portBindings.map(checkedPort);
+  if ((mode === 'host' || mode === 'none') && (ports.length > 0 || hostConfig.publishAllPorts)) {
+    throw invalidArgument(`published ports are discarded with --network ${mode}: publish ports only on a bridge network`);
+  }
+  const exposedPorts = [...new Set(exposed.map((port) => (port.includes('/') ? port : `${port}/tcp`)))];
+  for (const port of exposedPorts) {
+    const [number, protocol] = port.split('/');
+    if (!/^\d+$/.test(number!) || Number(number) < 1 || Number(number) > 65535 || !['tcp', 'udp'].includes(protocol!)) throw invalidArgument(`invalid exposed port "${port}": use PORT[/tcp|udp]`);
+  }
+  return { mode, aliases: hostConfig.networkAliases, ports, exposedPorts, publishAll: hostConfig.publishAllPorts };
+}
+
+function checkedPort(binding: runtime.PortBinding): PortSpec {
+  const protocol = binding.protocol === '' ? 'tcp' : binding.protocol;
+  if (protocol !== 'tcp' && protocol !== 'udp') throw invalidArgument(`invalid protocol "${binding.protocol}" for port ${binding.containerPort}: use tcp or udp`);
+  if (binding.containerPort < 1 || binding.containerPort > 65535) throw invalidArgument(`invalid container port ${binding.containerPort}: use 1 to 65535`);
+  if (binding.hostPort > 65535) throw invalidArgument(`invalid host port ${binding.hostPort}: use 1 to 65535, or 0 for any`);
+  if (binding.hostIp !== '' && !/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(binding.hostIp)) throw invalidArgument(`invalid host address "${binding.hostIp}": use an IPv4 address`);
+  return { containerPort: binding.containerPort, protocol, hostIp: binding.hostIp === '0.0.0.0' ? '' : binding.hostIp, hostPort: binding.hostPort };
 }
 
 /** The request's variables override the image's of the same name. */

@@ -3,6 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedPrecondition, isBerthError, messageOf } from '../../../libs/errors';
 import { createWithConmon, runtimeConfig, type OciMount } from '../oci';
+import { setUpSandbox, tearDownSandbox, type Sandbox } from '../network';
 import { mountOverlay, unmountOverlay } from '../rootfs';
 import type { RuntimeContext } from './context';
 import { recordEvent } from './events';
@@ -54,6 +55,7 @@ export async function launchContainer(
     await mountOverlay(container.layers.map((chainId) => context.layers.path(chainId)), paths.overlay);
     const user = await resolveUser(paths.overlay.merged, spec.user);
     const volumePaths = await mountVolumes(context, container, paths.overlay.merged);
+    const sandbox = await setUpSandbox(context.networks, { id: container.id, hostname: spec.hostname, network: spec.network }, paths.dir);
     const config = runtimeConfig({
       args: spec.argv,
       env: spec.env,
@@ -71,7 +73,8 @@ export async function launchContainer(
       cgroupsPath: `/berth/${container.id}`,
       rootfs: paths.overlay.merged,
       nofile: hostOpenFilesLimit(),
-      mounts: spec.mounts.map((mount) => ociMount(mount, volumePaths)),
+      mounts: [...spec.mounts.map((mount) => ociMount(mount, volumePaths)), ...etcMounts(sandbox, spec.mounts)],
+      network: sandbox.namespacePath ?? 'host',
     });
     await writeFile(paths.config, JSON.stringify(config));
     await Promise.all([rm(join(exitsDir(context.stateDir), container.id), { force: true }), rm(paths.persist, { recursive: true, force: true })]);
@@ -98,6 +101,7 @@ export async function launchContainer(
     await context.runtime.start(container.id);
   } catch (err) {
     await context.runtime.delete(container.id, true).catch(() => undefined);
+    await tearDownSandbox(context.networks, container.id).catch(() => undefined);
     await unmountVolumes(context, container);
     await unmountOverlay(paths.overlay).catch(() => undefined);
     throw await recordStartFailure(context, container, err);
@@ -139,6 +143,12 @@ async function recordStartFailure(context: RuntimeContext, container: Container,
   });
   context.watch.changed(failed.id, failed);
   return isBerthError(err) ? failedPrecondition(`cannot start container ${container.name}: ${message}`) : (err as Error);
+}
+
+/** The network's /etc/hosts, /etc/resolv.conf and /etc/hostname, bound over the image's unless the user mounts their own. */
+function etcMounts(sandbox: Sandbox, mounts: MountSpec[]): OciMount[] {
+  const files = [['/etc/hosts', sandbox.files.hosts], ['/etc/resolv.conf', sandbox.files.resolvConf], ['/etc/hostname', sandbox.files.hostname]] as const;
+  return files.filter(([target]) => !mounts.some((mount) => mount.target === target)).map(([destination, source]) => ({ destination, type: 'bind', source, options: ['rbind', 'rw'] }));
 }
 
 /** A mount of the spec in the OCI config; a volume is a bind of the host directory its service gave. */

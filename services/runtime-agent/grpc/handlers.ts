@@ -31,6 +31,7 @@ import {
   updateContainer,
   waitForContainer,
   type AttachInput,
+  type Container,
   type RestartPolicyName,
   type RuntimeContext,
   type StatsReading,
@@ -109,11 +110,11 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
     }),
 
     list: rpc.unary(async (request: runtime.ListRequest) => ({
-      containers: (await listContainers(context, { all: request.all, filters: filterLists(request.filters) })).map(toSummary),
+      containers: await summaries(context, await listContainers(context, { all: request.all, filters: filterLists(request.filters) })),
     })),
 
     inspect: rpc.unary(async (request: runtime.InspectRequest) => ({
-      container: toDetail(await findLocalContainer(context, request.container), context.stateDir, context.layers),
+      container: await detail(context, await findLocalContainer(context, request.container)),
     })),
 
     logs: rpc.serverStream<runtime.LogsRequest, runtime.LogsResponse>(async (request, send, call) => {
@@ -241,4 +242,14 @@ async function* clientInput(iterator: AsyncIterator<runtime.AttachRequest | runt
     else if (message?.$case === 'closeStdin') yield { kind: 'close-stdin' };
     else if (message?.$case === 'resize') yield { kind: 'resize', rows: message.value.rows, cols: message.value.cols };
   }
+}
+
+async function summaries(context: RuntimeContext, containers: Container[]): Promise<runtime.ContainerSummary[]> {
+  const attachments = await context.networks.attachmentsOf(containers.map((container) => container.id));
+  return containers.map((container) => toSummary(container, attachments.get(container.id)));
+}
+
+async function detail(context: RuntimeContext, container: Container): Promise<runtime.ContainerDetail> {
+  const attachments = await context.networks.attachmentsOf([container.id]);
+  return toDetail(container, context.stateDir, context.layers, attachments.get(container.id));
 }

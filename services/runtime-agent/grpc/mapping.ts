@@ -1,10 +1,13 @@
-import type { runtime } from '../../../libs/proto';
+import type { network, runtime } from '../../../libs/proto';
+import { HOST_MODE, type ContainerAttachments, type Endpoint, type Network, type PublishedPort } from '../network';
+import { namespacePath } from '../network/links';
+import { namespaceOf } from '../network/sandbox';
 import { containerPaths, statusLine, type Container, type LogLine, type MountSpec, type StatsReading } from '../containers';
 import type { LayerStore } from '../layers';
 
 /** Proto from domain: nothing else happens here. */
 
-export function toSummary(container: Container): runtime.ContainerSummary {
+export function toSummary(container: Container, attachments: ContainerAttachments | undefined): runtime.ContainerSummary {
   return {
     id: container.id,
     name: container.name,
@@ -16,12 +19,12 @@ export function toSummary(container: Container): runtime.ContainerSummary {
     status: statusLine(container),
     labels: container.spec.labels,
     node: container.node,
-    ports: [],
-    networks: [],
+    ports: (attachments?.ports ?? []).map(toPortBinding),
+    networks: (attachments?.endpoints ?? []).map((endpoint) => endpoint.network.name),
   };
 }
 
-export function toDetail(container: Container, stateDir: string, layers: LayerStore): runtime.ContainerDetail {
+export function toDetail(container: Container, stateDir: string, layers: LayerStore, attachments: ContainerAttachments | undefined): runtime.ContainerDetail {
   const { spec } = container;
   const paths = containerPaths(stateDir, container.id);
   return {
@@ -85,9 +88,9 @@ export function toDetail(container: Container, stateDir: string, layers: LayerSt
     logPath: paths.log,
     runtime: spec.runtime,
     mountPoints: spec.mounts.map(toMountPoint),
-    networks: [],
-    ports: [],
-    sandboxKey: '',
+    networks: (attachments?.endpoints ?? []).map((endpoint) => toEndpoint(endpoint, container.name)),
+    ports: (attachments?.ports ?? []).map(toPortBinding),
+    sandboxKey: container.state === 'running' || container.state === 'paused' ? sandboxKeyOf(container) : '',
   };
 }
 
@@ -123,4 +126,44 @@ export function toLogResponse(line: LogLine): runtime.LogsResponse {
 
 export function toStats(container: Container, reading: StatsReading, cpuPercent: number): runtime.StatsResponse {
   return { ...reading, cpuPercent, id: container.id, name: container.name };
+}
+
+export function toPortBinding(port: PublishedPort): runtime.PortBinding {
+  return { containerPort: port.containerPort, protocol: port.protocol, hostIp: port.hostIp, hostPort: port.hostPort };
+}
+
+export function toEndpoint(endpoint: Endpoint & { network: Network }, containerName: string): network.NetworkEndpoint {
+  return {
+    networkId: endpoint.networkId,
+    networkName: endpoint.network.name,
+    containerId: endpoint.containerId,
+    containerName,
+    ipAddress: endpoint.address,
+    prefixLength: Number(endpoint.network.subnet.split('/')[1]),
+    gateway: endpoint.network.gateway,
+    macAddress: endpoint.mac,
+    aliases: endpoint.aliases,
+  };
+}
+
+export function toNetwork(item: Network, endpoints: network.NetworkEndpoint[]): network.Network {
+  return {
+    id: item.id,
+    name: item.name,
+    driver: 'bridge',
+    scope: 'local',
+    subnet: item.subnet,
+    gateway: item.gateway,
+    internal: item.internal,
+    labels: item.labels,
+    created: item.createdAt,
+    bridge: item.bridge,
+    endpoints,
+    node: '',
+  };
+}
+
+/** Where its network namespace is, while it runs; host-networked containers have none. */
+function sandboxKeyOf(container: Container): string {
+  return container.spec.network?.mode === HOST_MODE ? '' : namespacePath(namespaceOf(container.id));
 }

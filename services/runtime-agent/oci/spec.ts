@@ -28,6 +28,8 @@ export interface ContainerSpec {
   nofile: number;
   /** Mounts beyond Docker's defaults (binds, tmpfs); one at a default's destination replaces it. */
   mounts?: OciMount[];
+  /** The network namespace to join (a path under /run/netns), 'host' for the host's own, or unset for a new one of runc's. */
+  network?: string;
 }
 
 export interface OciMount {
@@ -68,7 +70,10 @@ export function runtimeConfig(spec: ContainerSpec): Record<string, unknown> {
       ...(spec.mounts ?? []),
     ],
     linux: {
-      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount'].map((type) => ({ type })),
+      namespaces: [
+        ...['pid', 'ipc', 'uts', 'mount'].map((type) => ({ type })),
+        ...(spec.network === 'host' ? [] : [{ type: 'network', ...(spec.network === undefined ? {} : { path: spec.network }) }]),
+      ],
       maskedPaths: spec.privileged ? [] : MASKED_PATHS,
       readonlyPaths: spec.privileged ? [] : READONLY_PATHS,
       resources,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, rm, stat, symlink } from 'node:fs/promises';
+import { mkdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { failedPrecondition } from '../../../libs/errors';
@@ -36,7 +36,9 @@ export async function removeShortName(layerDir: string): Promise<void> {
  * Where the runtime mounts /dev, /proc and /sys: made in a layer of the container's own below its
  * writable one (Docker's init layer), so that they never show as the container's changes.
  */
-const RUNTIME_MOUNT_POINTS = ['dev', 'proc', 'sys'];
+const RUNTIME_MOUNT_POINTS = ['dev', 'proc', 'sys', 'etc'];
+/** The files the agent binds over the image's (the network's), so that their mount points are not in the upper. */
+const RUNTIME_MOUNT_FILES = ['etc/hosts', 'etc/resolv.conf', 'etc/hostname'];
 
 export interface OverlayDirs {
   /** The container's writable layer. */
@@ -63,6 +65,7 @@ export function overlayDirs(containerDir: string): OverlayDirs {
 export async function mountOverlay(layerDirs: string[], dirs: OverlayDirs): Promise<void> {
   await Promise.all([dirs.upper, dirs.work, dirs.merged].map((d) => mkdir(d, { recursive: true, mode: 0o755 })));
   await Promise.all(RUNTIME_MOUNT_POINTS.map((name) => mkdir(join(dirs.init, name), { recursive: true, mode: 0o755 })));
+  await Promise.all(RUNTIME_MOUNT_FILES.map((name) => writeFile(join(dirs.init, name), '', { flag: 'a', mode: 0o644 })));
   const layersRoot = dirname(layerDirs[0]!);
   const sameRoot = layerDirs.every((d) => dirname(d) === layersRoot);
   const names = sameRoot ? await Promise.all(layerDirs.map(shortName)) : layerDirs;

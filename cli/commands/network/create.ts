@@ -1,0 +1,35 @@
+import { invalidArgument } from '../../../libs/errors';
+import type { network } from '../../../libs/proto';
+import { keyValueMap, parseFlags } from '../../args';
+import { networkService } from '../../client';
+
+/** `berth network create [-d bridge] [--subnet CIDR] [--gateway IP] [--internal] [--label k=v]... NAME`: prints the id. */
+export async function createNetwork(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      driver: { type: 'string', short: 'd', default: 'bridge' },
+      subnet: { type: 'string', default: '' },
+      gateway: { type: 'string', default: '' },
+      internal: { type: 'boolean', default: false },
+      label: { type: 'string', multiple: true },
+    },
+    'network create',
+  );
+  if (positionals.length !== 1) throw invalidArgument('network create: give one name');
+  const service = networkService();
+  try {
+    const response = await service.call<network.CreateNetworkResponse>((m, o, cb) =>
+      service.client.createNetwork(
+        { name: positionals[0]!, driver: values.driver, subnet: values.subnet, gateway: values.gateway, internal: values.internal, labels: keyValueMap(values.label) },
+        m,
+        o,
+        cb,
+      ),
+    );
+    process.stdout.write(`${response.id}\n`);
+  } finally {
+    service.close();
+  }
+  return 0;
+}

@@ -1,0 +1,81 @@
+import { invalidArgument } from '../../../libs/errors';
+import { filterLists, matchesLabel, untilTime } from '../../../libs/filters';
+import type { network } from '../../../libs/proto';
+import type { ServiceContext } from '../../../libs/service';
+import { connectContainer, disconnectContainer, type RuntimeContext } from '../containers';
+import { DEFAULT_NETWORK, type Network } from '../network';
+import { toNetwork } from './mapping';
+
+/** The NetworkService RPCs: proto in, domain call, proto out. */
+export function networkHandlers(service: ServiceContext, context: RuntimeContext): network.NetworkServiceServer {
+  const { rpc } = service;
+  const networks = context.networks;
+  return {
+    createNetwork: rpc.unary(async (request: network.CreateNetworkRequest) => {
+      if (request.driver !== '' && request.driver !== 'bridge') throw invalidArgument(`network driver "${request.driver}" is not supported: use bridge`);
+      const created = await networks.create({ name: request.name, subnet: request.subnet, gateway: request.gateway, internal: request.internal, labels: request.labels });
+      return { id: created.id };
+    }),
+
+    inspectNetwork: rpc.unary(async (request: network.InspectNetworkRequest) => {
+      const found = await networks.find(request.network);
+      const endpoints = (await networks.namedEndpoints(found.id)).map((endpoint) => ({
+        networkId: found.id,
+        networkName: found.name,
+        containerId: endpoint.containerId,
+        containerName: endpoint.containerName,
+        ipAddress: endpoint.address,
+        prefixLength: Number(found.subnet.split('/')[1]),
+        gateway: found.gateway,
+        macAddress: endpoint.mac,
+        aliases: endpoint.aliases,
+      }));
+      return { network: { ...toNetwork(found, endpoints), node: context.node } };
+    }),
+
+    listNetworks: rpc.unary(async (request: network.ListNetworksRequest) => {
+      const filters = filterLists(request.filters);
+      const listed = (await networks.list()).filter((item) => matchesNetwork(item, filters));
+      return { networks: listed.map((item) => ({ ...toNetwork(item, []), node: context.node })) };
+    }),
+
+    removeNetwork: rpc.unary(async (request: network.RemoveNetworkRequest) => {
+      await networks.remove(request.network);
+      return {};
+    }),
+
+    pruneNetworks: rpc.unary(async (request: network.PruneNetworksRequest) => {
+      const filters = filterLists(request.filters);
+      const deleted: string[] = [];
+      for (const item of await networks.list()) {
+        if (item.name === DEFAULT_NETWORK || !(filters.label ?? []).every((label) => matchesLabel(item.labels, label))) continue;
+        if ((filters.until ?? []).some((until) => item.createdAt >= untilTime(until))) continue;
+        if ((await networks.namedEndpoints(item.id)).length > 0) continue;
+        deleted.push((await networks.remove(item.id)).name);
+      }
+      return { deleted };
+    }),
+
+    connectNetwork: rpc.unary(async (request: network.ConnectNetworkRequest) => {
+      await connectContainer(context, request.network, request.container, request.aliases);
+      return {};
+    }),
+
+    disconnectNetwork: rpc.unary(async (request: network.DisconnectNetworkRequest) => {
+      await disconnectContainer(context, request.network, request.container);
+      return {};
+    }),
+  };
+}
+
+/** `docker network ls --filter`: name (substring), id (prefix), driver, label, type (builtin or custom). */
+function matchesNetwork(item: Network, filters: Record<string, string[]>): boolean {
+  const builtin = item.name === DEFAULT_NETWORK;
+  return (
+    (filters.name ?? []).every((name) => item.name.includes(name)) &&
+    (filters.id ?? []).every((id) => item.id.startsWith(id)) &&
+    (filters.driver ?? []).every((driver) => driver === 'bridge') &&
+    (filters.label ?? []).every((label) => matchesLabel(item.labels, label)) &&
+    (filters.type ?? []).every((type) => (type === 'builtin') === builtin)
+  );
+}

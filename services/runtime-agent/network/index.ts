@@ -1,0 +1,3 @@
+export { NetworkManager, type ContainerAttachments, type NetworkSettings, type CreateNetworkInput } from './networks';
+export { attachEndpoint, detachEndpoint, joinNetwork, networkOfMode, restoreSandbox, setUpSandbox, tearDownSandbox, type Sandbox } from './sandbox';
+export { DEFAULT_NETWORK, HOST_MODE, NONE_MODE, type Endpoint, type Network, type PublishedPort } from './model';
