@@ -1,9 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { checkHealth } from '../../libs/grpc';
+import { checkHealth, createClient, unaryCall } from '../../libs/grpc';
+import { network } from '../../libs/proto';
+import { removeNetworkRules, removePortRules } from '../../services/runtime-agent/network/firewall';
+import { removeLink, removeNamespace } from '../../services/runtime-agent/network/links';
+import { namespaceOf } from '../../services/runtime-agent/network/sandbox';
 import { berthEnvironment } from './berth';
 import { eventually, sharedServices, testDatabase, testEventSettings } from './index';
 import { serviceEntry } from './paths';
@@ -37,7 +42,23 @@ export async function testEnvironment(t: TestContext, stateDir: string, runDir: 
     BERTH_NATS_URL: (await sharedServices()).natsUrl,
     BERTH_EVENTS_STREAM: events.stream,
     BERTH_EVENTS_SUBJECT_PREFIX: events.subjectPrefix,
+    ...testNetworkSettings(),
   });
+}
+
+/**
+ * A network block of the suite's own, since suites run side by side on one host: a bridge name and
+ * a /22 of 10.0.0.0/8 picked at random (its first /24 the default bridge, the rest for the test's
+ * own networks), out of 9,600 such blocks.
+ */
+function testNetworkSettings(): Record<string, string> {
+  const second = 100 + randomInt(150);
+  const third = 4 * randomInt(64);
+  return {
+    BERTH_NETWORK_BRIDGE_NAME: `bt${randomBytes(4).toString('hex')}`,
+    BERTH_NETWORK_BRIDGE_SUBNET: `10.${second}.${third}.0/24`,
+    BERTH_NETWORK_POOL: `10.${second}.${third}.0/22`,
+  };
 }
 
 /**
@@ -69,8 +90,12 @@ export async function startServices(t: TestContext, names: string[], extraEnv: R
   const runDir = mkdtempSync(join(tmpdir(), 'berth-run-'));
   const children: ChildProcess[] = [];
   t.after(async () => {
+    // The agent's networks are read before it goes: their bridges and rules outlive it on the host.
+    const agent = services['runtime-agent'];
+    const networks = agent === undefined ? [] : await networksOf(agent.endpoint);
     await Promise.all(children.map((child) => stopChild(child, 'SIGKILL')));
     removeContainersOf(stateDir);
+    await removeNetworking(stateDir, networks);
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });
   });
@@ -110,6 +135,35 @@ export async function startServices(t: TestContext, names: string[], extraEnv: R
   };
   for (const name of names) await spawnService(name);
   return { stateDir, runDir, env, services, spawn: spawnService };
+}
+
+/** A runtime-agent's networks, or none when it cannot answer. */
+async function networksOf(endpoint: string): Promise<{ id: string; bridge: string }[]> {
+  const client = createClient(network.NetworkServiceClient, endpoint, { deadlineMs: 5_000 });
+  try {
+    const response = await unaryCall<network.ListNetworksResponse>(endpoint, (m, o, cb) => client.listNetworks({ filters: {} }, m, o, cb));
+    return response.networks.map(({ id, bridge }) => ({ id, bridge }));
+  } catch {
+    return [];
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * What a test's networking leaves when its agent is gone: each container's namespace (its veth
+ * pairs go with it) and port rules, each network's bridge and rules.
+ */
+export async function removeNetworking(stateDir: string, networks: { id: string; bridge: string }[]): Promise<void> {
+  const containerIds = existsSync(join(stateDir, 'containers')) ? readdirSync(join(stateDir, 'containers')) : [];
+  for (const id of containerIds) {
+    await removePortRules(id).catch(() => undefined);
+    await removeNamespace(namespaceOf(id)).catch(() => undefined);
+  }
+  for (const { id, bridge } of networks) {
+    await removeNetworkRules(id).catch(() => undefined);
+    await removeLink(bridge).catch(() => undefined);
+  }
 }
 
 /** Signals a child and resolves with its exit code once it is gone. */

@@ -1,5 +1,5 @@
 import { isBerthError, messageOf } from '../../../libs/errors';
-import type { runtime } from '../../../libs/proto';
+import { runtime } from '../../../libs/proto';
 import { parseFlagsThenCommand } from '../../args';
 import { runtimeAgent } from '../../client';
 import { pull } from '../image/pull';
@@ -55,7 +55,9 @@ export async function run(args: string[]): Promise<number> {
     // With a terminal, Ctrl-C is a byte for the container's terminal, not a signal here.
     if (!values.tty) process.on('SIGINT', forward).on('SIGTERM', forward);
     try {
-      return await attachStreams(agent, id, { start: true, stdin: values.interactive ?? false, tty: values.tty ?? false });
+      const code = await attachStreams(agent, id, { start: true, stdin: values.interactive ?? false, tty: values.tty ?? false });
+      if (values.rm) await untilRemoved(agent, id);
+      return code;
     } catch (err) {
       if (!isBerthError(err, 'failed_precondition')) throw err;
       process.stderr.write(`berth: ${messageOf(err)}\n`);
@@ -63,6 +65,15 @@ export async function run(args: string[]): Promise<number> {
     }
   } finally {
     agent.close();
+  }
+}
+
+/** With --rm, Docker's run returns once the container is gone (its name free, its network left). */
+async function untilRemoved(agent: Agent, id: string): Promise<void> {
+  try {
+    await agent.call((m, o, cb) => agent.client.wait({ container: id, condition: runtime.WaitCondition.WAIT_CONDITION_REMOVED }, m, o, cb));
+  } catch (err) {
+    if (!isBerthError(err, 'not_found')) throw err;
   }
 }
 

@@ -7,8 +7,11 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 
-/** Answers for one network: the IPv4 addresses a name has there, or undefined when it is not a name of the network. */
-export type DnsLookup = (name: string) => string[] | undefined;
+/**
+ * Answers for one network: the IPv4 addresses a name has for the client asking (a container sees the
+ * names of every network it is on), or undefined when it is no such name.
+ */
+export type DnsLookup = (name: string, client: string) => string[] | undefined;
 
 export interface NetworkDnsOptions {
   address: string;
@@ -80,7 +83,7 @@ export class NetworkDns {
   }
 
   private onDatagram(message: Buffer, from: dgram.RemoteInfo): void {
-    this.answer(message).then(
+    this.answer(message, from.address).then(
       (response) => {
         if (response && !this.closed) {
           this.udp.send(response, from.port, from.address, (err) => {
@@ -117,7 +120,7 @@ export class NetworkDns {
         buffered = buffered.subarray(2 + length);
         inFlight++;
         // Answers may go back out of order (RFC 7766 allows it): the id tells them apart.
-        this.answer(message).then(
+        this.answer(message, socket.remoteAddress ?? '').then(
           (response) => {
             inFlight--;
             if (!response) {
@@ -140,7 +143,7 @@ export class NetworkDns {
   }
 
   /** The response to one query, or undefined when the message is not a query to answer (dropped). */
-  private async answer(message: Buffer): Promise<Buffer | undefined> {
+  private async answer(message: Buffer, client: string): Promise<Buffer | undefined> {
     let query: dnsPacket.DecodedPacket;
     try {
       query = dnsPacket.decode(message);
@@ -150,7 +153,7 @@ export class NetworkDns {
     // Never answer responses: two servers could otherwise bounce packets between them forever.
     if (query.flag_qr) return undefined;
 
-    const local = this.answerLocally(query);
+    const local = this.answerLocally(query, client);
     if (local) return local;
     const forwarded = await this.forward(message);
     if (this.closed) return undefined;
@@ -158,13 +161,13 @@ export class NetworkDns {
   }
 
   /** The answer for a name of the network, or undefined when the query is for someone else. */
-  private answerLocally(query: dnsPacket.DecodedPacket): Buffer | undefined {
+  private answerLocally(query: dnsPacket.DecodedPacket, client: string): Buffer | undefined {
     const question = query.questions?.length === 1 ? query.questions[0] : undefined;
     const opcode = ((query.flags ?? 0) >> 11) & 0xf;
     if (!question || opcode !== OPCODE_QUERY || (question.class ?? 'IN') !== 'IN') return undefined;
     let addresses: string[] | undefined;
     try {
-      addresses = this.lookup(question.name.replace(/\.$/, '').toLowerCase());
+      addresses = this.lookup(question.name.replace(/\.$/, '').toLowerCase(), client.replace(/^::ffff:/, ''));
     } catch (err) {
       this.warn(`lookup of "${question.name}": ${errorMessage(err)}`);
       return reply(query, { rcode: RCODE_SERVFAIL });

@@ -27,6 +27,16 @@ export interface CreateNetworkInput {
   labels: Record<string, string>;
 }
 
+/** The names of the node's networks, for their DNS servers. */
+interface NameTable {
+  /** Network id → lower-cased name (container name, short id, alias) → addresses. */
+  byNetwork: Map<string, Map<string, string[]>>;
+  /** "networkId address" → the container there. */
+  containerAt: Map<string, string>;
+  /** Container id → its networks, in the order it joined them. */
+  networksOf: Map<string, string[]>;
+}
+
 /** A container's places on networks and the host ports it holds. */
 export interface ContainerAttachments {
   endpoints: (Endpoint & { network: Network })[];
@@ -50,8 +60,10 @@ const ADDRESS_ATTEMPTS = 20;
 export class NetworkManager {
   readonly ports = new PortReservations();
   private readonly dns = new Map<string, NetworkDns>();
-  /** By network id: lower-cased name → addresses. Rebuilt from the tables after every change. */
-  private names = new Map<string, Map<string, string[]>>();
+  /** Rebuilt from the tables after every change. */
+  private names: NameTable = { byNetwork: new Map(), containerAt: new Map(), networksOf: new Map() };
+
+  private defaultNetworkId = '';
 
   constructor(
     readonly node: string,
@@ -73,7 +85,10 @@ export class NetworkManager {
       const subnet = parseSubnet(this.settings.bridgeSubnet);
       await this.insert({ name: DEFAULT_NETWORK, subnet: formatSubnet(subnet), gateway: formatAddress(subnet.base + 1), internal: false, labels: {} }, this.settings.bridgeName);
     }
-    for (const network of await this.repository.networks(this.node)) await this.activate(network);
+    for (const network of await this.repository.networks(this.node)) {
+      if (network.name === DEFAULT_NETWORK) this.defaultNetworkId = network.id;
+      await this.activate(network);
+    }
     await this.refreshNames();
   }
 
@@ -123,7 +138,7 @@ export class NetworkManager {
       await client.query('DELETE FROM networks WHERE id = $1', [network.id]);
       await this.events.append(client, { type: 'network', action: 'destroy', actorId: network.id, attributes: { name: network.name, type: 'bridge' } });
     });
-    this.names.delete(network.id);
+    this.names.byNetwork.delete(network.id);
     return network;
   }
 
@@ -174,19 +189,36 @@ export class NetworkManager {
     const { rows } = await this.db.pool.query<{ network_id: string; container_id: string; name: string; address: string; aliases: string[] }>(
       `SELECT e.network_id, e.container_id, c.name, host(e.address) AS address, e.aliases
          FROM endpoints e JOIN networks n ON n.id = e.network_id JOIN containers c ON c.id = e.container_id
-        WHERE n.node = $1 AND n.name <> $2`,
-      [this.node, DEFAULT_NETWORK],
+        WHERE n.node = $1 ORDER BY e.position`,
+      [this.node],
     );
-    const names = new Map<string, Map<string, string[]>>();
+    const table: NameTable = { byNetwork: new Map(), containerAt: new Map(), networksOf: new Map() };
     for (const row of rows) {
-      const network = names.get(row.network_id) ?? new Map<string, string[]>();
-      names.set(row.network_id, network);
+      table.containerAt.set(`${row.network_id} ${row.address}`, row.container_id);
+      table.networksOf.set(row.container_id, [...(table.networksOf.get(row.container_id) ?? []), row.network_id]);
+      const names = table.byNetwork.get(row.network_id) ?? new Map<string, string[]>();
+      table.byNetwork.set(row.network_id, names);
       for (const name of [row.name, row.container_id.slice(0, 12), ...row.aliases]) {
         const key = name.toLowerCase();
-        network.set(key, [...(network.get(key) ?? []), row.address]);
+        names.set(key, [...(names.get(key) ?? []), row.address]);
       }
     }
-    this.names = names;
+    this.names = table;
+  }
+
+  /**
+   * A name as a container asking a network's DNS sees it: looked up on each network it is on, in the
+   * order it joined them (Docker's embedded DNS answers for all of them). The default bridge has no names.
+   */
+  private resolveName(networkId: string, name: string, client: string): string[] | undefined {
+    const asking = this.names.containerAt.get(`${networkId} ${client}`);
+    const networks = asking === undefined ? [networkId] : (this.names.networksOf.get(asking) ?? [networkId]);
+    for (const id of networks) {
+      if (id === this.defaultNetworkId) continue;
+      const addresses = this.names.byNetwork.get(id)?.get(name);
+      if (addresses !== undefined) return addresses;
+    }
+    return undefined;
   }
 
   /** The endpoints (with their networks) and published ports of containers, for ps and inspect. */
@@ -241,7 +273,7 @@ export class NetworkManager {
     if (this.dns.has(network.id)) return;
     try {
       const upstream = network.internal ? [] : nameservers(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
-      const lookup = (name: string) => this.names.get(network.id)?.get(name);
+      const lookup = (name: string, client: string) => this.resolveName(network.id, name, client);
       this.dns.set(network.id, await NetworkDns.start({ address: network.gateway, port: 53, lookup, upstream, logger: this.logger }));
     } catch (err) {
       // Containers still run and reach each other by address; only names are missing.
