@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkHealth } from '../libs/grpc';
-import { berthEnvironment, createDatabase, eventually, removeContainersOf, serviceEntry } from '../test/support';
+import { berthEnvironment, createDatabase, eventually, networksOf, removeContainersOf, removeNetworking, serviceEntry, testNetworkSettings } from '../test/support';
 import type { SharedServices } from '../test/support/shared';
 import type { Defer } from './scope';
 
@@ -42,6 +42,7 @@ export async function startBerth(shared: SharedServices, names: string[], defer:
     BERTH_NATS_URL: shared.natsUrl,
     BERTH_LOG_LEVEL: 'info',
     BERTH_LOG_FORMAT: 'json',
+    ...testNetworkSettings(),
   });
   const pids: Record<string, number> = {};
   const outputs: Record<string, string> = {};
@@ -60,6 +61,8 @@ export async function startBerth(shared: SharedServices, names: string[], defer:
       30_000,
       `${name} to serve`,
     );
+    // Runs before the kill: the agent still answers which networks it made on the host.
+    if (name === 'runtime-agent') defer(async () => removeNetworking(stateDir, await networksOf(endpoint)));
     pids[name] = child.pid!;
   }
   return {

@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 # services; busybox-static is the root filesystem of test images; openssl makes test certificates;
 # docker-registry, skopeo and apache2-utils (htpasswd) are the registries and peers of image tests;
 # attr (setfattr) marks opaque directories in unpacked layers; golang-github-containers-common ships
-# the default seccomp profile (/usr/share/containers/seccomp.json).
-packages=(runc conmon nats-server postgresql busybox-static openssl iproute2 ca-certificates docker-registry skopeo apache2-utils attr golang-github-containers-common)
+# the default seccomp profile (/usr/share/containers/seccomp.json); iproute2 (ip) makes container
+# networks' bridges, veth pairs and namespaces, iptables their forwarding, NAT and published ports.
+packages=(runc conmon nats-server postgresql busybox-static openssl iproute2 iptables ca-certificates docker-registry skopeo apache2-utils attr golang-github-containers-common)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

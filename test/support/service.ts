@@ -51,7 +51,7 @@ export async function testEnvironment(t: TestContext, stateDir: string, runDir: 
  * a /22 of 10.0.0.0/8 picked at random (its first /24 the default bridge, the rest for the test's
  * own networks), out of 9,600 such blocks.
  */
-function testNetworkSettings(): Record<string, string> {
+export function testNetworkSettings(): Record<string, string> {
   const second = 100 + randomInt(150);
   const third = 4 * randomInt(64);
   return {
@@ -138,7 +138,7 @@ export async function startServices(t: TestContext, names: string[], extraEnv: R
 }
 
 /** A runtime-agent's networks, or none when it cannot answer. */
-async function networksOf(endpoint: string): Promise<{ id: string; bridge: string }[]> {
+export async function networksOf(endpoint: string): Promise<{ id: string; bridge: string }[]> {
   const client = createClient(network.NetworkServiceClient, endpoint, { deadlineMs: 5_000 });
   try {
     const response = await unaryCall<network.ListNetworksResponse>(endpoint, (m, o, cb) => client.listNetworks({ filters: {} }, m, o, cb));
