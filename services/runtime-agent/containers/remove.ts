@@ -49,6 +49,7 @@ export async function removeContainer(context: RuntimeContext, text: string, opt
         await recordEvent(context, client, container, 'kill', { signal: '9' });
         await recordEvent(context, client, container, 'die', { exitCode: String(exitCode) });
       }
+      await context.networks.recordLeaving(client, id);
       await context.repository.delete(client, id);
       await recordEvent(context, client, container, 'destroy');
     });

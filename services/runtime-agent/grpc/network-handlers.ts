@@ -1,9 +1,10 @@
-import { invalidArgument } from '../../../libs/errors';
+import { createHash } from 'node:crypto';
+import { failedPrecondition, invalidArgument } from '../../../libs/errors';
 import { filterLists, matchesLabel, untilTime } from '../../../libs/filters';
 import type { network } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
 import { connectContainer, disconnectContainer, type RuntimeContext } from '../containers';
-import { DEFAULT_NETWORK, type Network } from '../network';
+import { DEFAULT_NETWORK, HOST_MODE, NONE_MODE } from '../network';
 import { toNetwork } from './mapping';
 
 /** The NetworkService RPCs: proto in, domain call, proto out. */
@@ -18,6 +19,8 @@ export function networkHandlers(service: ServiceContext, context: RuntimeContext
     }),
 
     inspectNetwork: rpc.unary(async (request: network.InspectNetworkRequest) => {
+      const builtin = predefined(context.node).find((item) => item.name === request.network || item.id === request.network);
+      if (builtin !== undefined) return { network: builtin };
       const found = await networks.find(request.network);
       const endpoints = (await networks.namedEndpoints(found.id)).map((endpoint) => ({
         networkId: found.id,
@@ -35,11 +38,13 @@ export function networkHandlers(service: ServiceContext, context: RuntimeContext
 
     listNetworks: rpc.unary(async (request: network.ListNetworksRequest) => {
       const filters = filterLists(request.filters);
-      const listed = (await networks.list()).filter((item) => matchesNetwork(item, filters));
-      return { networks: listed.map((item) => ({ ...toNetwork(item, []), node: context.node })) };
+      const listed = (await networks.list()).map((item) => ({ ...toNetwork(item, []), node: context.node }));
+      const all = [...listed, ...predefined(context.node)].sort((a, b) => (a.name < b.name ? -1 : 1));
+      return { networks: all.filter((item) => matchesNetwork(item, filters)) };
     }),
 
     removeNetwork: rpc.unary(async (request: network.RemoveNetworkRequest) => {
+      if (predefined(context.node).some((item) => item.name === request.network)) throw failedPrecondition(`${request.network} is a pre-defined network and cannot be removed`);
       await networks.remove(request.network);
       return {};
     }),
@@ -69,13 +74,37 @@ export function networkHandlers(service: ServiceContext, context: RuntimeContext
 }
 
 /** `docker network ls --filter`: name (substring), id (prefix), driver, label, type (builtin or custom). */
-function matchesNetwork(item: Network, filters: Record<string, string[]>): boolean {
-  const builtin = item.name === DEFAULT_NETWORK;
+function matchesNetwork(item: network.Network, filters: Record<string, string[]>): boolean {
+  const builtin = item.name === DEFAULT_NETWORK || item.name === HOST_MODE || item.name === NONE_MODE;
   return (
     (filters.name ?? []).every((name) => item.name.includes(name)) &&
     (filters.id ?? []).every((id) => item.id.startsWith(id)) &&
-    (filters.driver ?? []).every((driver) => driver === 'bridge') &&
+    (filters.driver ?? []).every((driver) => driver === item.driver) &&
     (filters.label ?? []).every((label) => matchesLabel(item.labels, label)) &&
     (filters.type ?? []).every((type) => (type === 'builtin') === builtin)
   );
+}
+
+/**
+ * `host` and `none`, which Docker lists beside the bridges: modes rather than networks here (no
+ * rows, no addresses), with ids that stay the same on a node.
+ */
+function predefined(node: string): network.Network[] {
+  return [
+    [HOST_MODE, 'host'],
+    [NONE_MODE, 'null'],
+  ].map(([name, driver]) => ({
+    id: createHash('sha256').update(`${node}/${name}`).digest('hex'),
+    name: name!,
+    driver: driver!,
+    scope: 'local',
+    subnet: '',
+    gateway: '',
+    internal: false,
+    labels: {},
+    created: new Date(0),
+    bridge: '',
+    endpoints: [],
+    node,
+  }));
 }

@@ -36,7 +36,11 @@ async function has(table: string, chain: string, rule: string[]): Promise<boolea
 
 async function ensureChain(table: string, chain: string): Promise<void> {
   const chains = await iptables(['-t', table, '-S']);
-  if (!chains.split('\n').includes(`-N ${chain}`)) await iptables(['-t', table, '-N', chain]);
+  if (chains.split('\n').includes(`-N ${chain}`)) return;
+  // Another agent on this host may make it at the same moment.
+  await iptables(['-t', table, '-N', chain]).catch((err: Error) => {
+    if (!/already exists/i.test(err.message)) throw err;
+  });
 }
 
 async function ensureRule(table: string, chain: string, rule: string[], position: 'first' | 'last' = 'last'): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Database } from '../../../libs/db';
+import type { Database, PoolClient } from '../../../libs/db';
 import { alreadyExists, failedPrecondition, invalidArgument, messageOf, notFound } from '../../../libs/errors';
 import type { EventWriter } from '../../../libs/events';
 import type { Logger } from '../../../libs/logging';
@@ -244,7 +244,20 @@ export class NetworkManager {
   }
 
   async recordEvent(network: Network, action: 'connect' | 'disconnect', containerId: string): Promise<void> {
-    await this.db.transaction((client) => this.events.append(client, { type: 'network', action, actorId: network.id, attributes: { name: network.name, type: 'bridge', container: containerId } }));
+    await this.db.transaction((client) => this.appendEvent(client, network, action, containerId));
+  }
+
+  /** A removed container leaves its networks: a disconnect event for each, in the removal's transaction. */
+  async recordLeaving(client: PoolClient, containerId: string): Promise<void> {
+    const networks = new Map((await this.list()).map((network) => [network.id, network]));
+    for (const endpoint of await this.repository.endpointsOfContainer(containerId)) {
+      const network = networks.get(endpoint.networkId);
+      if (network !== undefined) await this.appendEvent(client, network, 'disconnect', containerId);
+    }
+  }
+
+  private async appendEvent(client: PoolClient, network: Network, action: 'connect' | 'disconnect', containerId: string): Promise<void> {
+    await this.events.append(client, { type: 'network', action, actorId: network.id, attributes: { name: network.name, type: 'bridge', container: containerId } });
   }
 
   private async insert(input: CreateNetworkInput, bridge?: string): Promise<Network> {

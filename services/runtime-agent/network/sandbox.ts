@@ -48,6 +48,7 @@ export async function joinNetwork(manager: NetworkManager, containerId: string, 
   if (spec.aliases.length > 0 && network.name === DEFAULT_NETWORK) throw failedPrecondition('network aliases work only on user-defined networks');
   await manager.addEndpoint(network, containerId, spec.aliases, 0);
   await manager.refreshNames();
+  await manager.recordEvent(network, 'connect', containerId);
 }
 
 /**
@@ -78,8 +79,10 @@ export async function setUpSandbox(manager: NetworkManager, container: Networked
 /** After a container's process ended (or before its removal): its ports, rules and namespace go. */
 export async function tearDownSandbox(manager: NetworkManager, containerId: string): Promise<void> {
   manager.ports.release(containerId);
-  await removePortRules(containerId);
-  await manager.repository.setPublishedPorts(containerId, []);
+  if ((await manager.repository.publishedPorts(containerId)).length > 0) {
+    await removePortRules(containerId);
+    await manager.repository.setPublishedPorts(containerId, []);
+  }
   // The namespace's end of each veth pair goes with it, and with it the host's end.
   await removeNamespace(namespaceOf(containerId));
 }
@@ -129,12 +132,14 @@ async function publishPorts(manager: NetworkManager, containerId: string, spec: 
   if (requested.length === 0) return;
   const hostPorts = await manager.ports.reserve(containerId, requested);
   const published: PublishedPort[] = requested.map((port, index) => ({ containerId, protocol: port.protocol, containerPort: port.containerPort, hostIp: port.hostIp, hostPort: hostPorts[index]! }));
+  // Recorded before the rules are made, so that a teardown after a crash here knows to look for them.
+  await manager.repository.setPublishedPorts(containerId, published);
   try {
     for (const port of published) await addPortRule(containerId, { ...port, address });
-    await manager.repository.setPublishedPorts(containerId, published);
   } catch (err) {
     manager.ports.release(containerId);
     await removePortRules(containerId);
+    await manager.repository.setPublishedPorts(containerId, []);
     throw err;
   }
 }
