@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkHealth } from '../libs/grpc';
-import { berthEnvironment, createDatabase, eventually, networksOf, removeContainersOf, removeNetworking, serviceEntry, testNetworkSettings } from '../test/support';
+import { berthEnvironment, createDatabase, eventually, removeContainersOf, removeNetworking, serviceEntry, testNetworkSettings } from '../test/support';
 import type { SharedServices } from '../test/support/shared';
 import type { Defer } from './scope';
 
@@ -34,6 +34,8 @@ export async function startBerth(shared: SharedServices, names: string[], defer:
   const workDir = join(work, 'bench');
   mkdirSync(workDir);
   const database = await createDatabase(shared.postgresAdminUrl, 'bench', defer);
+  // After the services are killed and before the database goes: it names the networks they made.
+  defer(() => removeNetworking(stateDir, env));
   defer(() => removeContainersOf(stateDir));
   const env = berthEnvironment({
     BERTH_STATE_DIR: stateDir,
@@ -61,8 +63,6 @@ export async function startBerth(shared: SharedServices, names: string[], defer:
       30_000,
       `${name} to serve`,
     );
-    // Runs before the kill: the agent still answers which networks it made on the host.
-    if (name === 'runtime-agent') defer(async () => removeNetworking(stateDir, await networksOf(endpoint)));
     pids[name] = child.pid!;
   }
   return {

@@ -9,6 +9,7 @@ import {
   berthBin,
   eventually,
   processesMentioning,
+  removeNetworking,
   requirePrerequisites,
   testEnvironment,
 } from '../support';
@@ -18,9 +19,10 @@ test('berth up in the foreground with an external Postgres and NATS: streams log
   const stateDir = mkdtempSync(join(tmpdir(), 'berth-fg-state-'));
   const runDir = mkdtempSync(join(tmpdir(), 'berth-fg-run-'));
   let up: ChildProcess | undefined;
-  t.after(() => {
+  t.after(async () => {
     if (up?.exitCode === null) process.kill(-up.pid!, 'SIGKILL');
     for (const { pid } of processesMentioning(stateDir)) process.kill(pid, 'SIGKILL');
+    await removeNetworking(stateDir, env);
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });
   });

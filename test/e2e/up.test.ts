@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { berth, berthEnvironment, eventually, freePort, processesMentioning, requirePrerequisites } from '../support';
+import { berth, berthEnvironment, eventually, freePort, processesMentioning, removeNetworking, requirePrerequisites, testNetworkSettings } from '../support';
 
 const SERVICES = ['image-store', 'builder', 'runtime-agent', 'volume'];
 
@@ -16,9 +16,11 @@ test('berth up -d starts the suite, system info shows it healthy, berth down lea
     BERTH_STATE_DIR: stateDir,
     BERTH_RUN_DIR: runDir,
     BERTH_EMBEDDED_NATS_PORT: String(await freePort()),
+    ...testNetworkSettings(),
   });
   t.after(async () => {
     await berth(['down'], env);
+    await removeNetworking(stateDir, env);
     for (const { pid } of processesMentioning(stateDir)) process.kill(pid, 'SIGKILL');
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });

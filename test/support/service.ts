@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { checkHealth, createClient, unaryCall } from '../../libs/grpc';
-import { network } from '../../libs/proto';
-import { removeNetworkRules, removePortRules } from '../../services/runtime-agent/network/firewall';
+import { Client } from 'pg';
+import { checkHealth } from '../../libs/grpc';
+import { removeNetworkRules, removePortRules, removeRulesNaming } from '../../services/runtime-agent/network/firewall';
 import { removeLink, removeNamespace } from '../../services/runtime-agent/network/links';
 import { namespaceOf } from '../../services/runtime-agent/network/sandbox';
 import { berthEnvironment } from './berth';
@@ -90,12 +90,9 @@ export async function startServices(t: TestContext, names: string[], extraEnv: R
   const runDir = mkdtempSync(join(tmpdir(), 'berth-run-'));
   const children: ChildProcess[] = [];
   t.after(async () => {
-    // The agent's networks are read before it goes: their bridges and rules outlive it on the host.
-    const agent = services['runtime-agent'];
-    const networks = agent === undefined ? [] : await networksOf(agent.endpoint);
     await Promise.all(children.map((child) => stopChild(child, 'SIGKILL')));
     removeContainersOf(stateDir);
-    await removeNetworking(stateDir, networks);
+    await removeNetworking(stateDir, env);
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });
   });
@@ -137,32 +134,41 @@ export async function startServices(t: TestContext, names: string[], extraEnv: R
   return { stateDir, runDir, env, services, spawn: spawnService };
 }
 
-/** A runtime-agent's networks, or none when it cannot answer. */
-export async function networksOf(endpoint: string): Promise<{ id: string; bridge: string }[]> {
-  const client = createClient(network.NetworkServiceClient, endpoint, { deadlineMs: 5_000 });
-  try {
-    const response = await unaryCall<network.ListNetworksResponse>(endpoint, (m, o, cb) => client.listNetworks({ filters: {} }, m, o, cb));
-    return response.networks.map(({ id, bridge }) => ({ id, bridge }));
-  } catch {
-    return [];
-  } finally {
-    client.close();
-  }
-}
-
 /**
- * What a test's networking leaves when its agent is gone: each container's namespace (its veth
- * pairs go with it) and port rules, each network's bridge and rules.
+ * What a test's networking leaves on the host once its agent is gone: each container's namespace
+ * (its veth pairs go with it) and port rules; each network's bridge and rules, the networks read
+ * from the suite's database (still there: this runs before it is dropped) and the default bridge
+ * named in its environment.
  */
-export async function removeNetworking(stateDir: string, networks: { id: string; bridge: string }[]): Promise<void> {
+export async function removeNetworking(stateDir: string, env: NodeJS.ProcessEnv): Promise<void> {
   const containerIds = existsSync(join(stateDir, 'containers')) ? readdirSync(join(stateDir, 'containers')) : [];
   for (const id of containerIds) {
     await removePortRules(id).catch(() => undefined);
     await removeNamespace(namespaceOf(id)).catch(() => undefined);
   }
+  const networks = await networksIn(env.BERTH_POSTGRES_URL);
   for (const { id, bridge } of networks) {
     await removeNetworkRules(id).catch(() => undefined);
     await removeLink(bridge).catch(() => undefined);
+  }
+  const bridge = env.BERTH_NETWORK_BRIDGE_NAME;
+  if (bridge !== undefined) {
+    await removeRulesNaming(bridge).catch(() => undefined);
+    await removeLink(bridge).catch(() => undefined);
+  }
+}
+
+/** The networks recorded in a suite's database, or none when it cannot be read. */
+async function networksIn(databaseUrl: string | undefined): Promise<{ id: string; bridge: string }[]> {
+  if (databaseUrl === undefined) return [];
+  const client = new Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+    return (await client.query<{ id: string; bridge: string }>('SELECT id, bridge FROM runtime.networks')).rows;
+  } catch {
+    return [];
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 

@@ -48,7 +48,7 @@ async function ensureRule(table: string, chain: string, rule: string[], position
   await iptables(['-t', table, ...(position === 'first' ? ['-I', chain, '1'] : ['-A', chain]), ...rule]);
 }
 
-/** Removes every rule of the chain that carries the tag. */
+/** Removes every rule of the chain that has the tag as one of its words. */
 async function removeTagged(table: string, chain: string, tag: string): Promise<void> {
   const rules = await iptables(['-t', table, '-S', chain]).catch(() => '');
   for (const line of rules.split('\n')) {
@@ -106,10 +106,14 @@ export async function addNetworkRules(network: NetworkRules): Promise<void> {
 }
 
 export async function removeNetworkRules(networkId: string): Promise<void> {
-  const tag = networkTag(networkId);
-  await removeTagged('filter', FORWARD, tag);
-  await removeTagged('filter', ISOLATION, tag);
-  await removeTagged('nat', POSTROUTING, tag);
+  await removeRulesNaming(networkTag(networkId));
+}
+
+/** Every rule of Berth's network chains with this word (a tag, or a bridge's name). */
+export async function removeRulesNaming(word: string): Promise<void> {
+  await removeTagged('filter', FORWARD, word);
+  await removeTagged('filter', ISOLATION, word);
+  await removeTagged('nat', POSTROUTING, word);
 }
 
 export interface PortRule {
