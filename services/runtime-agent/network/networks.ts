@@ -135,7 +135,7 @@ export class NetworkManager {
     await removeNetworkRules(network.id);
     await removeLink(network.bridge);
     await this.db.transaction(async (client) => {
-      await client.query('DELETE FROM networks WHERE id = $1', [network.id]);
+      await this.repository.deleteNetwork(client, network.id);
       await this.events.append(client, { type: 'network', action: 'destroy', actorId: network.id, attributes: { name: network.name, type: 'bridge' } });
     });
     this.names.byNetwork.delete(network.id);
@@ -158,18 +158,13 @@ export class NetworkManager {
   }
 
   /** The network's endpoints with their containers' names. */
-  async namedEndpoints(networkId: string): Promise<NamedEndpoint[]> {
-    const { rows } = await this.db.pool.query<{ container_id: string; name: string }>(
-      'SELECT e.container_id, c.name FROM endpoints e JOIN containers c ON c.id = e.container_id WHERE e.network_id = $1',
-      [networkId],
-    );
-    const names = new Map(rows.map((row) => [row.container_id, row.name]));
-    return (await this.repository.endpointsOfNetwork(networkId)).map((endpoint) => ({ ...endpoint, containerName: names.get(endpoint.containerId) ?? '' }));
+  namedEndpoints(networkId: string): Promise<NamedEndpoint[]> {
+    return this.repository.namedEndpointsOfNetwork(networkId);
   }
 
   /**
    * A container's place on a network: the lowest free address (the unique constraint settles a
-   * race with another container), its MAC, its aliases. In the caller's transaction when given.
+   * race with another container), its MAC, its aliases.
    */
   async addEndpoint(network: Network, containerId: string, aliases: string[], position: number): Promise<Endpoint> {
     const subnet = parseSubnet(network.subnet);
@@ -186,19 +181,14 @@ export class NetworkManager {
 
   /** Rebuilds the names the DNS servers answer, after containers joined, left or were renamed. */
   async refreshNames(): Promise<void> {
-    const { rows } = await this.db.pool.query<{ network_id: string; container_id: string; name: string; address: string; aliases: string[] }>(
-      `SELECT e.network_id, e.container_id, c.name, host(e.address) AS address, e.aliases
-         FROM endpoints e JOIN networks n ON n.id = e.network_id JOIN containers c ON c.id = e.container_id
-        WHERE n.node = $1 ORDER BY e.position`,
-      [this.node],
-    );
+    const rows = await this.repository.namedEndpointsOfNode(this.node);
     const table: NameTable = { byNetwork: new Map(), containerAt: new Map(), networksOf: new Map() };
     for (const row of rows) {
-      table.containerAt.set(`${row.network_id} ${row.address}`, row.container_id);
-      table.networksOf.set(row.container_id, [...(table.networksOf.get(row.container_id) ?? []), row.network_id]);
-      const names = table.byNetwork.get(row.network_id) ?? new Map<string, string[]>();
-      table.byNetwork.set(row.network_id, names);
-      for (const name of [row.name, row.container_id.slice(0, 12), ...row.aliases]) {
+      table.containerAt.set(`${row.networkId} ${row.address}`, row.containerId);
+      table.networksOf.set(row.containerId, [...(table.networksOf.get(row.containerId) ?? []), row.networkId]);
+      const names = table.byNetwork.get(row.networkId) ?? new Map<string, string[]>();
+      table.byNetwork.set(row.networkId, names);
+      for (const name of [row.containerName, row.containerId.slice(0, 12), ...row.aliases]) {
         const key = name.toLowerCase();
         names.set(key, [...(names.get(key) ?? []), row.address]);
       }
@@ -226,20 +216,11 @@ export class NetworkManager {
     const attachments = new Map<string, ContainerAttachments>(containerIds.map((id) => [id, { endpoints: [], ports: [] }]));
     if (containerIds.length === 0) return attachments;
     const networks = new Map((await this.list()).map((network) => [network.id, network]));
-    const { rows: endpoints } = await this.db.pool.query<{ network_id: string; container_id: string; address: string; mac: string; aliases: string[]; position: number }>(
-      'SELECT network_id, container_id, host(address) AS address, mac, aliases, position FROM endpoints WHERE container_id = ANY($1) ORDER BY position',
-      [containerIds],
-    );
-    for (const row of endpoints) {
-      const network = networks.get(row.network_id);
-      if (network === undefined) continue;
-      attachments.get(row.container_id)!.endpoints.push({ networkId: row.network_id, containerId: row.container_id, address: row.address, mac: row.mac, aliases: row.aliases, position: row.position, network });
+    for (const endpoint of await this.repository.endpointsOfContainers(containerIds)) {
+      const network = networks.get(endpoint.networkId);
+      if (network !== undefined) attachments.get(endpoint.containerId)!.endpoints.push({ ...endpoint, network });
     }
-    const { rows: ports } = await this.db.pool.query<{ container_id: string; protocol: 'tcp' | 'udp'; container_port: number; host_ip: string; host_port: number }>(
-      'SELECT container_id, protocol, container_port, host_ip, host_port FROM published_ports WHERE container_id = ANY($1) ORDER BY container_port, protocol, host_ip',
-      [containerIds],
-    );
-    for (const row of ports) attachments.get(row.container_id)!.ports.push({ containerId: row.container_id, protocol: row.protocol, containerPort: row.container_port, hostIp: row.host_ip, hostPort: row.host_port });
+    for (const port of await this.repository.publishedPortsOf(containerIds)) attachments.get(port.containerId)!.ports.push(port);
     return attachments;
   }
 
@@ -265,10 +246,7 @@ export class NetworkManager {
     const network: Network = { id, name: input.name, subnet: input.subnet, gateway: input.gateway, bridge: bridge ?? `berth-${id.slice(0, 9)}`, internal: input.internal, labels: input.labels, createdAt: new Date() };
     try {
       await this.db.transaction(async (client) => {
-        await client.query(
-          'INSERT INTO networks (id, node, name, subnet, gateway, bridge, internal, labels, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-          [network.id, this.node, network.name, network.subnet, network.gateway, network.bridge, network.internal, network.labels, network.createdAt],
-        );
+        await this.repository.insertNetwork(client, this.node, network);
         await this.events.append(client, { type: 'network', action: 'create', actorId: network.id, attributes: { name: network.name, type: 'bridge' } });
       });
     } catch (err) {

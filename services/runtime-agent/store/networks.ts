@@ -47,23 +47,23 @@ const toEndpoint = (row: EndpointRow): Endpoint => ({
 export class NetworkRepository {
   constructor(private readonly db: Database) {}
 
-  async insertNetwork(node: string, network: Network): Promise<void> {
-    await this.db.pool.query(
-      `INSERT INTO networks (id, node, name, subnet, gateway, bridge, internal, labels, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+  async insertNetwork(client: Queryable, node: string, network: Network): Promise<void> {
+    await client.query(
+      'INSERT INTO networks (id, node, name, subnet, gateway, bridge, internal, labels, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
       [network.id, node, network.name, network.subnet, network.gateway, network.bridge, network.internal, network.labels, network.createdAt],
     );
   }
 
   async networks(node: string): Promise<Network[]> {
     const { rows } = await this.db.pool.query<NetworkRow>(
-      'SELECT id, name, host(subnet) || \'/\' || masklen(subnet) AS subnet, host(gateway) AS gateway, bridge, internal, labels, created_at FROM networks WHERE node = $1 ORDER BY name',
+      "SELECT id, name, host(subnet) || '/' || masklen(subnet) AS subnet, host(gateway) AS gateway, bridge, internal, labels, created_at FROM networks WHERE node = $1 ORDER BY name",
       [node],
     );
     return rows.map(toNetwork);
   }
 
-  async deleteNetwork(id: string): Promise<void> {
-    await this.db.pool.query('DELETE FROM networks WHERE id = $1', [id]);
+  async deleteNetwork(client: Queryable, id: string): Promise<void> {
+    await client.query('DELETE FROM networks WHERE id = $1', [id]);
   }
 
   async endpointsOfNetwork(networkId: string, client: Queryable = this.db.pool): Promise<Endpoint[]> {
@@ -72,18 +72,37 @@ export class NetworkRepository {
   }
 
   async endpointsOfContainer(containerId: string): Promise<Endpoint[]> {
-    const { rows } = await this.db.pool.query<EndpointRow>(`SELECT network_id, container_id, host(address) AS address, mac, aliases, position FROM endpoints WHERE container_id = $1 ORDER BY position`, [containerId]);
+    return this.endpointsOfContainers([containerId]);
+  }
+
+  /** The endpoints of these containers, each container's in the order it joined. */
+  async endpointsOfContainers(containerIds: string[]): Promise<Endpoint[]> {
+    const { rows } = await this.db.pool.query<EndpointRow>(
+      `SELECT network_id, container_id, host(address) AS address, mac, aliases, position FROM endpoints WHERE container_id = ANY($1) ORDER BY position`,
+      [containerIds],
+    );
     return rows.map(toEndpoint);
   }
 
-  /** Every endpoint of the node's networks, for their DNS. */
-  async endpointsOfNode(node: string): Promise<Endpoint[]> {
-    const { rows } = await this.db.pool.query<EndpointRow>(
-      `SELECT e.network_id, e.container_id, host(e.address) AS address, e.mac, e.aliases, e.position
-         FROM endpoints e JOIN networks n ON n.id = e.network_id WHERE n.node = $1`,
+  /** Every endpoint of the node's networks with its container's name, in joining order (for names). */
+  async namedEndpointsOfNode(node: string): Promise<(Endpoint & { containerName: string })[]> {
+    const { rows } = await this.db.pool.query<EndpointRow & { name: string }>(
+      `SELECT e.network_id, e.container_id, host(e.address) AS address, e.mac, e.aliases, e.position, c.name
+         FROM endpoints e JOIN networks n ON n.id = e.network_id JOIN containers c ON c.id = e.container_id
+        WHERE n.node = $1 ORDER BY e.position`,
       [node],
     );
-    return rows.map(toEndpoint);
+    return rows.map((row) => ({ ...toEndpoint(row), containerName: row.name }));
+  }
+
+  /** A network's endpoints with their containers' names. */
+  async namedEndpointsOfNetwork(networkId: string): Promise<(Endpoint & { containerName: string })[]> {
+    const { rows } = await this.db.pool.query<EndpointRow & { name: string }>(
+      `SELECT e.network_id, e.container_id, host(e.address) AS address, e.mac, e.aliases, e.position, c.name
+         FROM endpoints e JOIN containers c ON c.id = e.container_id WHERE e.network_id = $1 ORDER BY e.address`,
+      [networkId],
+    );
+    return rows.map((row) => ({ ...toEndpoint(row), containerName: row.name }));
   }
 
   /** Records an endpoint; false when its address was taken meanwhile (the caller picks another). */
@@ -101,9 +120,13 @@ export class NetworkRepository {
   }
 
   async publishedPorts(containerId: string): Promise<PublishedPort[]> {
+    return this.publishedPortsOf([containerId]);
+  }
+
+  async publishedPortsOf(containerIds: string[]): Promise<PublishedPort[]> {
     const { rows } = await this.db.pool.query<{ container_id: string; protocol: 'tcp' | 'udp'; container_port: number; host_ip: string; host_port: number }>(
-      'SELECT container_id, protocol, container_port, host_ip, host_port FROM published_ports WHERE container_id = $1 ORDER BY container_port, protocol, host_ip',
-      [containerId],
+      'SELECT container_id, protocol, container_port, host_ip, host_port FROM published_ports WHERE container_id = ANY($1) ORDER BY container_port, protocol, host_ip',
+      [containerIds],
     );
     return rows.map((row) => ({ containerId: row.container_id, protocol: row.protocol, containerPort: row.container_port, hostIp: row.host_ip, hostPort: row.host_port }));
   }

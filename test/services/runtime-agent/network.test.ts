@@ -77,7 +77,13 @@ test('containers on a user network reach each other by name and alias; other net
   assert.equal(inUse.code, 1);
   assert.match(inUse.stderr, /active endpoints \(db\)/);
   await berthOk(env, ['rm', '-f', 'db', 'roamer']);
+  const bridge = (JSON.parse(await berthOk(env, ['network', 'inspect', '-f', '{{json .Options}}', 'appnet'])) as Record<string, string>)['com.docker.network.bridge.name']!;
+  assert.match(hostState().links, new RegExp(`: ${bridge}[:@]`));
   await berthOk(env, ['network', 'rm', 'appnet']);
+  const gone = hostState();
+  assert.doesNotMatch(gone.links, new RegExp(`: ${bridge}[:@]`), 'the bridge goes with the network');
+  assert.doesNotMatch(gone.filter + gone.nat, new RegExp(`berth:net:${networkId.slice(0, 12)}`), 'and its rules');
+  assert.doesNotMatch(gone.namespaces, new RegExp(`berth-(${dbId.slice(0, 12)}|${roamerId.slice(0, 12)})`), 'no namespace is left');
   const leftOn = await berthOk(env, ['network', 'inspect', '-f', '{{json .Containers}}', 'othernet', 'sealed']);
   assert.equal(leftOn, '{}\n{}\n', `no container is left on othernet or sealed: ${await berthOk(env, ['ps', '-a'])}`);
   assert.deepEqual((await berthOk(env, ['network', 'prune', '-f'])).split('\n').filter((line) => line !== '' && line !== 'Deleted Networks:').sort(), ['othernet', 'sealed']);
