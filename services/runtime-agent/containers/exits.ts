@@ -68,6 +68,7 @@ export async function recordExit(
     unmountOverlay(paths.overlay).catch((err: unknown) => context.logger.warn({ container: container.id }, messageOf(err))),
   ]);
   await rm(join(exitsDir(context.stateDir), container.id), { force: true });
+  await context.networks.refreshNames().catch((err: unknown) => context.logger.warn(`network names: ${messageOf(err)}`));
   if (restart) scheduleRestart(context, exited);
   else if (exited.spec.autoRemove) autoRemove(context, exited.id);
   return exited;

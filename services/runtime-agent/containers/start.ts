@@ -123,6 +123,7 @@ export async function launchContainer(
     return updated;
   });
   context.watch.changed(started.id, started);
+  await context.networks.refreshNames();
   startHealthChecks(context, started);
   return started;
 }

@@ -179,13 +179,15 @@ export class NetworkManager {
     throw failedPrecondition(`could not find a free address on network ${network.name}: too many containers joined it at once`);
   }
 
-  /** Rebuilds the names the DNS servers answer, after containers joined, left or were renamed. */
+  /** Rebuilds the names the DNS servers answer, after containers joined, left, started, stopped or were renamed. */
   async refreshNames(): Promise<void> {
     const rows = await this.repository.namedEndpointsOfNode(this.node);
     const table: NameTable = { byNetwork: new Map(), containerAt: new Map(), networksOf: new Map() };
     for (const row of rows) {
       table.containerAt.set(`${row.networkId} ${row.address}`, row.containerId);
       table.networksOf.set(row.containerId, [...(table.networksOf.get(row.containerId) ?? []), row.networkId]);
+      // As in Docker, only a running container's names resolve.
+      if (!row.running) continue;
       const names = table.byNetwork.get(row.networkId) ?? new Map<string, string[]>();
       table.byNetwork.set(row.networkId, names);
       for (const name of [row.containerName, row.containerId.slice(0, 12), ...row.aliases]) {

@@ -84,15 +84,16 @@ export class NetworkRepository {
     return rows.map(toEndpoint);
   }
 
-  /** Every endpoint of the node's networks with its container's name, in joining order (for names). */
-  async namedEndpointsOfNode(node: string): Promise<(Endpoint & { containerName: string })[]> {
-    const { rows } = await this.db.pool.query<EndpointRow & { name: string }>(
-      `SELECT e.network_id, e.container_id, host(e.address) AS address, e.mac, e.aliases, e.position, c.name
+  /** Every endpoint of the node's networks with its container's name and whether it runs, in joining order (for names). */
+  async namedEndpointsOfNode(node: string): Promise<(Endpoint & { containerName: string; running: boolean })[]> {
+    const { rows } = await this.db.pool.query<EndpointRow & { name: string; running: boolean }>(
+      `SELECT e.network_id, e.container_id, host(e.address) AS address, e.mac, e.aliases, e.position, c.name,
+              c.state IN ('running', 'paused') AS running
          FROM endpoints e JOIN networks n ON n.id = e.network_id JOIN containers c ON c.id = e.container_id
         WHERE n.node = $1 ORDER BY e.position`,
       [node],
     );
-    return rows.map((row) => ({ ...toEndpoint(row), containerName: row.name }));
+    return rows.map((row) => ({ ...toEndpoint(row), containerName: row.name, running: row.running }));
   }
 
   /** A network's endpoints with their containers' names. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { berth, berthOk, eventually, requirePrerequisites, startRuntime, streamEvents } from '../../support';
@@ -19,6 +20,15 @@ function readFromHost(port: number): Promise<string> {
     socket.on('data', (chunk) => (data += chunk.toString()));
     socket.on('error', (err) => resolve(`error: ${err.message}`));
     socket.on('close', () => resolve(data));
+  });
+}
+
+/** Whether the host can bind a UDP port on 127.0.0.1 (nobody holds it). */
+function bindsUdp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
   });
 }
 
@@ -130,13 +140,21 @@ test('published ports reach a server in a container from the host; random ports 
   assert.match(published, /^7000\/tcp -> 0\.0\.0\.0:\d+$/m);
   await eventually(async () => ((await readFromHost(Number(published.trim().split(':').at(-1)))) === 'hello-from-all\n' ? true : undefined), 20_000, '-P');
 
+  // UDP (busybox has no UDP server to answer): the host port is held and redirected to the container.
+  await berthOk(env, ['run', '-d', '--name', 'udp', '-p', '127.0.0.1::5353/udp', IMAGE, 'sleep', '1000']);
+  const udpPort = Number((await berthOk(env, ['port', 'udp', '5353/udp'])).trim().split(':').at(-1));
+  const udpAddress = (await berthOk(env, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'udp'])).trim();
+  assert.match(hostState().nat, new RegExp(`-d 127\\.0\\.0\\.1/32 -p udp -m udp --dport ${udpPort} .*--to-destination ${udpAddress.replace(/\./g, '\\.')}:5353`));
+  assert.equal(await bindsUdp(udpPort), false, 'the agent holds the host port');
+
   // Nothing of the containers stays on the host once they are gone.
-  await berthOk(env, ['rm', '-f', 'web', 'all']);
+  await berthOk(env, ['rm', '-f', 'web', 'all', 'udp']);
   const after = hostState();
   assert.doesNotMatch(after.namespaces, new RegExp(`berth-${id.slice(0, 12)}`));
   assert.doesNotMatch(after.links, new RegExp(`vb${id.slice(0, 10)}`));
   assert.doesNotMatch(after.nat, new RegExp(`berth:ctr:${id.slice(0, 12)}`));
   assert.equal((await readFromHost(first)).startsWith('error'), true, 'the host port is free again and nothing answers');
+  assert.equal(await bindsUdp(udpPort), true, 'the UDP port is free again');
 });
 
 test('host and none: the host stack as it is, or loopback alone; /etc files for each mode', { timeout: 120_000 }, async (t) => {
