@@ -53,14 +53,15 @@ export function namespacePath(name: string): string {
   return `/run/netns/${name}`;
 }
 
-/** A network namespace with its loopback up; one that exists already is kept. */
-export async function ensureNamespace(name: string): Promise<void> {
-  try {
-    await ip(['netns', 'add', name]);
-  } catch (err) {
-    if (!/File exists/.test((err as Error).message)) throw err;
-  }
-  await ip(['link', 'set', 'lo', 'up'], name);
+/**
+ * A container's network namespace with its loopback up and a veth pair from each bridge, in two
+ * `ip` runs. One left by an agent that died during a start is made again.
+ */
+export async function createNamespace(name: string, endpoints: VethEndpoint[]): Promise<void> {
+  if (existsSync(namespacePath(name))) await ip(['netns', 'delete', name]);
+  for (const endpoint of endpoints) await removeLink(endpoint.hostInterface);
+  await ipBatch([['netns', 'add', name], ...endpoints.flatMap(hostSide)]);
+  await ipBatch([['link', 'set', 'lo', 'up'], ...endpoints.flatMap(namespaceSide)], name);
 }
 
 export async function removeNamespace(name: string): Promise<void> {
@@ -81,24 +82,30 @@ export interface VethEndpoint {
   defaultRoute: boolean;
 }
 
-/** A veth pair from the bridge into the namespace, addressed, up, with the default route if asked. */
+/** A veth pair from the bridge into an existing namespace (a running container's), addressed and up. */
 export async function attachVeth(endpoint: VethEndpoint): Promise<void> {
-  const { namespace, hostInterface, bridge, interface: inside } = endpoint;
-  // Left by an agent that died halfway through an earlier start.
-  await removeLink(hostInterface);
-  await ipBatch([
-    ['link', 'add', hostInterface, 'type', 'veth', 'peer', 'name', inside, 'netns', namespace],
-    ['link', 'set', hostInterface, 'master', bridge, 'up'],
-  ]);
-  await ipBatch(
-    [
-      ['link', 'set', inside, 'address', endpoint.mac],
-      ['addr', 'add', `${endpoint.address}/${endpoint.prefix}`, 'dev', inside],
-      ['link', 'set', inside, 'up'],
-      ...(endpoint.defaultRoute ? [['route', 'replace', 'default', 'via', endpoint.gateway, 'dev', inside]] : []),
-    ],
-    namespace,
-  );
+  await removeLink(endpoint.hostInterface);
+  await ipBatch(hostSide(endpoint));
+  await ipBatch(namespaceSide(endpoint), endpoint.namespace);
+}
+
+/** The pair made, its container end moved into the namespace, its host end on the bridge. */
+function hostSide(endpoint: VethEndpoint): string[][] {
+  return [
+    ['link', 'add', endpoint.hostInterface, 'type', 'veth', 'peer', 'name', endpoint.interface, 'netns', endpoint.namespace],
+    ['link', 'set', endpoint.hostInterface, 'master', endpoint.bridge, 'up'],
+  ];
+}
+
+/** The container end addressed and up, with the default route if asked. */
+function namespaceSide(endpoint: VethEndpoint): string[][] {
+  const inside = endpoint.interface;
+  return [
+    ['link', 'set', inside, 'address', endpoint.mac],
+    ['addr', 'add', `${endpoint.address}/${endpoint.prefix}`, 'dev', inside],
+    ['link', 'set', inside, 'up'],
+    ...(endpoint.defaultRoute ? [['route', 'replace', 'default', 'via', endpoint.gateway, 'dev', inside]] : []),
+  ];
 }
 
 /** The subnets of the host's routes ("10.0.0.0/8"), to keep new networks clear of them. */

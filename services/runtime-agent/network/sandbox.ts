@@ -4,7 +4,7 @@ import { failedPrecondition } from '../../../libs/errors';
 import type { NetworkSpec } from '../containers/model';
 import { parseSubnet } from './addresses';
 import { addPortRule, removePortRules } from './firewall';
-import { attachVeth, ensureNamespace, namespacePath, removeLink, removeNamespace } from './links';
+import { attachVeth, createNamespace, namespacePath, removeLink, removeNamespace, type VethEndpoint } from './links';
 import { DEFAULT_NETWORK, HOST_MODE, NONE_MODE, type Endpoint, type Network, type PublishedPort } from './model';
 import type { NetworkManager } from './networks';
 
@@ -65,10 +65,9 @@ export async function setUpSandbox(manager: NetworkManager, container: Networked
     return { files };
   }
   const namespace = namespaceOf(container.id);
-  await ensureNamespace(namespace);
   const endpoints = await manager.repository.endpointsOfContainer(container.id);
   const networks = new Map((await manager.list()).map((network) => [network.id, network]));
-  for (const endpoint of endpoints) await attachEndpoint(container.id, endpoint, networks.get(endpoint.networkId)!);
+  await createNamespace(namespace, endpoints.map((endpoint) => vethOf(container.id, endpoint, networks.get(endpoint.networkId)!)));
   const first = endpoints[0];
   await writeFile(files.hosts, first === undefined ? LOCALHOST : `${LOCALHOST}${first.address}\t${container.hostname}\n`);
   await writeFile(files.resolvConf, first === undefined ? await hostResolvConf() : await resolvConfVia(networks.get(first.networkId)!.gateway));
@@ -101,7 +100,11 @@ export async function restoreSandbox(manager: NetworkManager, containerId: strin
 
 /** `docker network connect` of a running container: its next interface, at once. */
 export async function attachEndpoint(containerId: string, endpoint: Endpoint, network: Network): Promise<void> {
-  await attachVeth({
+  await attachVeth(vethOf(containerId, endpoint, network));
+}
+
+function vethOf(containerId: string, endpoint: Endpoint, network: Network): VethEndpoint {
+  return {
     namespace: namespaceOf(containerId),
     hostInterface: hostInterfaceOf(containerId, endpoint.position),
     interface: `eth${endpoint.position}`,
@@ -112,7 +115,7 @@ export async function attachEndpoint(containerId: string, endpoint: Endpoint, ne
     gateway: network.gateway,
     // An internal network is a way to its own containers only: no route leads beyond it.
     defaultRoute: endpoint.position === 0 && !network.internal,
-  });
+  };
 }
 
 export async function detachEndpoint(containerId: string, endpoint: Endpoint): Promise<void> {
