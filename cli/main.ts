@@ -11,6 +11,8 @@ Commands:
   up [-d]              Start Berth on this host (embedded Postgres and NATS unless external ones are configured)
   down                 Stop what \`berth up -d\` started
   system info          Show each service, its version and health, and Postgres and NATS
+  events               Show events, replayed and then live (--since T|--since-sequence N, --until T|--until-sequence N,
+                       --filter type|event|container|image|volume|network|label|node=V, --format json|TEMPLATE)
   version              Show the version of the berth command
 
 Images:
@@ -144,6 +146,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   attach: async () => (await import('./commands/container/attach.js')).attach,
   'container attach': async () => (await import('./commands/container/attach.js')).attach,
   ps: async () => (await import('./commands/container/ps.js')).ps,
+  events: async () => (await import('./commands/system/events.js')).eventsCommand,
+  'system events': async () => (await import('./commands/system/events.js')).eventsCommand,
   'container ls': async () => (await import('./commands/container/ps.js')).ps,
   'container list': async () => (await import('./commands/container/ps.js')).ps,
   logs: async () => (await import('./commands/container/logs.js')).logs,

@@ -6,6 +6,7 @@ export { NatsLink, type NatsLinkOptions } from './nats-link';
 export { ensureStream, streamConfig } from './stream';
 export { subscribeEvents, type SubscribeOptions, type ReceivedEvent } from './subscribe';
 export { eventSubject, eventFilterSubject } from './subjects';
+export { eventServiceHandlers, queryEvents, type EventQuery } from './service';
 export type { EventSettings } from './settings';
 
 /** The outbox table's migrations: every service that records events runs them in its schema. */

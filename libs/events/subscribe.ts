@@ -17,6 +17,8 @@ export interface SubscribeOptions {
    */
   since?: { sequence: number } | { time: Date };
   signal?: AbortSignal;
+  /** Replay only: end once every event kept (that matches) has been sent, instead of following. */
+  untilCaughtUp?: boolean;
 }
 
 export interface ReceivedEvent {
@@ -43,6 +45,10 @@ export async function* subscribeEvents(nc: NatsConnection, options: SubscribeOpt
     filterSubjects: eventFilterSubject(options.settings.subjectPrefix, options.type, options.action),
     ...start,
   });
+  if (options.untilCaughtUp && (await consumer.info()).num_pending === 0) {
+    await consumer.delete().catch(() => undefined);
+    return;
+  }
   const messages = await consumer.consume();
   const stop = () => void messages.stop();
   signal?.addEventListener('abort', stop, { once: true });
@@ -57,6 +63,7 @@ export async function* subscribeEvents(nc: NatsConnection, options: SubscribeOpt
         event: events.Event.fromJSON(message.json()),
         context: contextFromCarrier(carrier),
       };
+      if (options.untilCaughtUp && message.info.pending === 0) return;
     }
   } finally {
     signal?.removeEventListener('abort', stop);

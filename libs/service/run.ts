@@ -13,10 +13,10 @@ import {
 } from '../config';
 import { migrate, openDatabase, type Database } from '../db';
 import { isBerthError, messageOf } from '../errors';
-import { ensureStream, EventWriter, NatsLink, outboxMigrationsDir, OutboxRelay } from '../events';
+import { ensureStream, eventServiceHandlers, EventWriter, NatsLink, outboxMigrationsDir, OutboxRelay } from '../events';
 import { handlers, serve, type ClientOptions, type ServiceRegistration } from '../grpc';
 import { createLogger, type Logger } from '../logging';
-import { descriptorSetPath, types } from '../proto';
+import { descriptorSetPath, events, types } from '../proto';
 import type { Telemetry } from '../telemetry';
 import { VERSION } from '../version';
 import { directoryDependency, type DependencyCheck } from './dependencies';
@@ -123,7 +123,11 @@ async function start(spec: ServiceSpec, config: Config, logger: Logger, telemetr
     ...(spec.dependencies?.(context) ?? []),
   ];
 
-  const services = await spec.services(context);
+  // Every service serves the event stream too: a client asks whichever it reaches.
+  const services = [
+    ...(await spec.services(context)),
+    { name: 'berth.events.v1.EventService', definition: events.EventServiceService, implementation: eventServiceHandlers(context.rpc, nats, config.events) },
+  ];
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   server = await serve({
     service: spec.name,
