@@ -110,9 +110,20 @@ export class OutboxRelay {
       const { rows } = await client.query<OutboxRow>(
         'SELECT seq, id, subject, payload, headers FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 100',
       );
-      for (const row of rows) {
-        if (!(await this.publishWithRetry(js, row))) return;
-        await client.query('UPDATE outbox SET published_at = now() WHERE seq = $1', [row.seq]);
+      // A row is stamped once JetStream acknowledged it, while the next one is being published: the
+      // two round trips overlap. A crash re-sends at most those two, which JetStream drops as
+      // duplicates (their Nats-Msg-Id).
+      let stamping: Promise<unknown> = Promise.resolve();
+      try {
+        for (const row of rows) {
+          if (!(await this.publishWithRetry(js, row))) return;
+          await stamping;
+          stamping = client.query('UPDATE outbox SET published_at = now() WHERE seq = $1', [row.seq]);
+          // Awaited after the next publish; until then its failure must not count as unhandled.
+          stamping.catch(() => undefined);
+        }
+      } finally {
+        await stamping;
       }
       if (Date.now() - lastCleanup > 60_000) {
         lastCleanup = Date.now();
