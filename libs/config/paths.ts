@@ -21,6 +21,11 @@ export function listenAddresses(config: Config, service: ServiceName): string[] 
   return [`unix://${socketPath(config, service)}`, ...config.services[SECTION[service]].listen];
 }
 
+/** Where a service serves its metrics for Prometheus, if anywhere. */
+export function metricsAddress(config: Config, service: ServiceName): string | undefined {
+  return config.services[SECTION[service]].metricsListen;
+}
+
 /** Where a client reaches a service. */
 export function serviceEndpoint(config: Config, service: ServiceName): string {
   return config.services[SECTION[service]].endpoint ?? `unix://${socketPath(config, service)}`;

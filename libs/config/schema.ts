@@ -46,6 +46,8 @@ const serviceSection = z.strictObject({
   listen: z.array(tcpAddress).default([]),
   /** Where clients reach the service; defaults to its unix socket under runDir. */
   endpoint: grpcTarget.optional(),
+  /** HOST:PORT of a Prometheus endpoint (/metrics) for the service's metrics; off unless set. */
+  metricsListen: tcpAddress.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -184,12 +186,16 @@ export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'num
   BERTH_TLS_KEY: { path: ['grpc', 'tls', 'key'], type: 'string' },
   BERTH_IMAGE_STORE_LISTEN: { path: ['services', 'imageStore', 'listen'], type: 'list' },
   BERTH_IMAGE_STORE_ENDPOINT: { path: ['services', 'imageStore', 'endpoint'], type: 'string' },
+  BERTH_IMAGE_STORE_METRICS_LISTEN: { path: ['services', 'imageStore', 'metricsListen'], type: 'string' },
   BERTH_BUILDER_LISTEN: { path: ['services', 'builder', 'listen'], type: 'list' },
   BERTH_BUILDER_ENDPOINT: { path: ['services', 'builder', 'endpoint'], type: 'string' },
+  BERTH_BUILDER_METRICS_LISTEN: { path: ['services', 'builder', 'metricsListen'], type: 'string' },
   BERTH_RUNTIME_AGENT_LISTEN: { path: ['services', 'runtimeAgent', 'listen'], type: 'list' },
   BERTH_RUNTIME_AGENT_ENDPOINT: { path: ['services', 'runtimeAgent', 'endpoint'], type: 'string' },
+  BERTH_RUNTIME_AGENT_METRICS_LISTEN: { path: ['services', 'runtimeAgent', 'metricsListen'], type: 'string' },
   BERTH_VOLUME_LISTEN: { path: ['services', 'volume', 'listen'], type: 'list' },
   BERTH_VOLUME_ENDPOINT: { path: ['services', 'volume', 'endpoint'], type: 'string' },
+  BERTH_VOLUME_METRICS_LISTEN: { path: ['services', 'volume', 'metricsListen'], type: 'string' },
   BERTH_REGISTRIES_INSECURE: { path: ['registries', 'insecure'], type: 'list' },
   BERTH_REGISTRIES_AUTH_FILE: { path: ['registries', 'authFile'], type: 'string' },
   BERTH_REGISTRIES_TIMEOUT_SECONDS: { path: ['registries', 'timeoutSeconds'], type: 'number' },

@@ -7,6 +7,7 @@ import type {
   ServerUnaryCall,
   ServerWritableStream,
 } from '@grpc/grpc-js';
+import { metrics } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { BerthError } from '../errors';
 import { activeTraceIds } from '../tracing';
@@ -80,13 +81,21 @@ function sender<Res>(call: ServerWritableStream<unknown, Res>, signal: AbortSign
  * duration and trace id, and each error is mapped to a status in one place (toStatus).
  */
 export function handlers(logger: Logger) {
+  const meter = metrics.getMeter('berth-rpc');
+  const durations = meter.createHistogram('berth_rpc_duration_seconds', { description: 'How long RPCs take, by method and status code', unit: 's' });
+  const errors = meter.createCounter('berth_rpc_errors_total', { description: 'RPCs that ended with an error, by method and status code' });
+
   function succeeded(method: string, started: number): void {
-    logger.info({ rpc: method, code: 'OK', duration_ms: elapsedMs(started) }, `rpc ${method} ok`);
+    const ms = elapsedMs(started);
+    durations.record(ms / 1000, { rpc: method, code: 'OK' });
+    logger.info({ rpc: method, code: 'OK', duration_ms: ms }, `rpc ${method} ok`);
   }
 
   function failed(method: string, started: number, err: unknown) {
     const status = toStatus(err, activeTraceIds()?.trace_id);
     const fields = { rpc: method, code: status.code, duration_ms: elapsedMs(started) };
+    durations.record(fields.duration_ms / 1000, { rpc: method, code: String(status.code) });
+    errors.add(1, { rpc: method, code: String(status.code) });
     if (err instanceof BerthError) logger.info({ ...fields, error: status.details }, `rpc ${method} failed: ${status.details}`);
     else logger.error({ ...fields, err }, `rpc ${method} failed with an unexpected error`);
     return status;

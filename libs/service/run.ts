@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
+import { metrics } from '@opentelemetry/api';
 import { hrtime } from 'node:process';
 import {
   ConfigError,
   listenAddresses,
   loadConfig,
+  metricsAddress,
   natsConnection,
   postgresUrl,
   redactUrl,
@@ -90,6 +92,13 @@ async function start(spec: ServiceSpec, config: Config, logger: Logger, telemetr
   nats.onConnect((nc) => ensureStream(nc, config.events));
   const relay = new OutboxRelay({ url: databaseUrl, schema: spec.schema, link: nats, settings: config.events, logger });
   relay.start();
+  metrics
+    .getMeter('berth-events')
+    .createObservableGauge('berth_outbox_backlog', { description: 'Events recorded but not yet published to NATS' })
+    .addCallback(async (result) => {
+      const { rows } = await db.pool.query<{ count: string }>('SELECT count(*) FROM outbox WHERE published_at IS NULL');
+      result.observe(Number(rows[0]!.count), { service: spec.name });
+    });
 
   const clientOptions: ClientOptions = { deadlineMs: config.grpc.deadlineMs, tls: config.grpc.tls };
   const stopHooks: Array<() => Promise<void>> = [];
@@ -137,7 +146,9 @@ async function start(spec: ServiceSpec, config: Config, logger: Logger, telemetr
     descriptorSetPath: descriptorSetPath(),
     logger,
   });
-  logger.info({ version: VERSION, endpoint: serviceEndpoint(config, spec.name) }, `${spec.name} ${VERSION} ready`);
+  const metricsListen = metricsAddress(config, spec.name);
+  if (metricsListen !== undefined) await telemetry.serveMetrics(metricsListen);
+  logger.info({ version: VERSION, endpoint: serviceEndpoint(config, spec.name), ...(metricsListen ? { metrics: `http://${metricsListen}/metrics` } : {}) }, `${spec.name} ${VERSION} ready`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { metrics } from '@opentelemetry/api';
 import { serviceEndpoint } from '../../libs/config';
 import { failedPrecondition, messageOf } from '../../libs/errors';
 import { createClient, unaryCall } from '../../libs/grpc';
@@ -26,6 +27,10 @@ export function main(telemetry: Telemetry): Promise<void> {
         context.onStop(async () => runtimeAgent.close());
         const content = new ContentStore(join(context.config.stateDir, 'content'));
         await content.init();
+        metrics
+          .getMeter('berth-image-store')
+          .createObservableGauge('berth_image_store_bytes', { description: 'The bytes of the blobs the image-store holds', unit: 'By' })
+          .addCallback(async (result) => result.observe(await content.totalBytes()));
         const images = {
           db: context.db,
           repository: new ImageRepository(context.db),

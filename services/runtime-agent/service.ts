@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { metrics } from '@opentelemetry/api';
 import { serviceEndpoint } from '../../libs/config';
 import { createClient } from '../../libs/grpc';
 import { imagestore, network, runtime, volume } from '../../libs/proto';
@@ -54,6 +55,12 @@ export function main(telemetry: Telemetry): Promise<void> {
           timers: new Map(),
           healthTimers: new Map(),
         };
+        metrics
+          .getMeter('berth-runtime')
+          .createObservableGauge('berth_containers', { description: "The node's containers, by state" })
+          .addCallback(async (result) => {
+            for (const [state, count] of await context.repository.countByState(config.node)) result.observe(count, { state });
+          });
         // Containers outlive the agent: find them before answering anyone.
         await reconcile(context);
         const monitor = new ExitMonitor(context);

@@ -44,6 +44,13 @@ export class ContentStore {
     return join(this.root, 'blobs', 'sha256', digest.slice('sha256:'.length));
   }
 
+  /** The bytes of every blob the store holds. */
+  async totalBytes(): Promise<number> {
+    const dir = join(this.root, 'blobs', 'sha256');
+    const sizes = await Promise.all((await readdir(dir)).map((name) => stat(join(dir, name)).then((stats) => stats.size, () => 0)));
+    return sizes.reduce((sum, size) => sum + size, 0);
+  }
+
   /** The blob's size, or undefined when the store does not have it. */
   async size(digest: string): Promise<number | undefined> {
     try {

@@ -128,6 +128,12 @@ export class ContainerRepository {
     return Number(rows[0]!.count);
   }
 
+  /** How many containers of a node are in each state. */
+  async countByState(node: string): Promise<Map<string, number>> {
+    const { rows } = await this.db.pool.query<{ state: string; count: string }>('SELECT state, count(*) FROM containers WHERE node = $1 GROUP BY state', [node]);
+    return new Map(rows.map((row) => [row.state, Number(row.count)]));
+  }
+
   /** Remembers the layers of an image prepared on a node. */
   async recordImageLayers(node: string, imageId: string, layers: string[]): Promise<void> {
     await this.db.pool.query(
