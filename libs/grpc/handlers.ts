@@ -7,7 +7,7 @@ import type {
   ServerUnaryCall,
   ServerWritableStream,
 } from '@grpc/grpc-js';
-import { metrics } from '@opentelemetry/api';
+import { metrics, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { BerthError } from '../errors';
 import { activeTraceIds } from '../tracing';
@@ -37,6 +37,7 @@ function attempt<T>(work: () => Promise<T>): Promise<T> {
 }
 
 function callContext(call: AnyCall): { context: CallContext; dispose: () => void } {
+  annotateSpan((call as { request?: unknown }).request);
   const controller = new AbortController();
   const onCancel = () => controller.abort(new BerthError('cancelled', 'the client cancelled the call'));
   call.once('cancelled', onCancel);
@@ -52,6 +53,22 @@ function callContext(call: AnyCall): { context: CallContext; dispose: () => void
       call.removeListener('cancelled', onCancel);
     },
   };
+}
+
+/** Request fields that name what a call is about, and the span attributes they become. */
+const ID_ATTRIBUTES: Record<string, string> = { container: 'berth.container', image: 'berth.image', imageId: 'berth.image', volume: 'berth.volume', network: 'berth.network' };
+
+/**
+ * The call's span (grpc-js's server span) gets the container, image, volume or network the request
+ * names, so that a trace can be found by the object it touched.
+ */
+function annotateSpan(request: unknown): void {
+  const span = trace.getActiveSpan();
+  if (span === undefined || typeof request !== 'object' || request === null) return;
+  for (const [field, attribute] of Object.entries(ID_ATTRIBUTES)) {
+    const value = (request as Record<string, unknown>)[field];
+    if (typeof value === 'string' && value !== '') span.setAttribute(attribute, value);
+  }
 }
 
 /**

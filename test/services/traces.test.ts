@@ -71,4 +71,11 @@ test('one trace runs from the command line through the runtime-agent and the ima
     return complete ? ours : undefined;
   }, 30_000, `the trace's spans from both services and Postgres (have: ${[...new Set(spans.map((span) => `${span.service}:${span.name}`))].slice(0, 40).join(', ')})`);
   assert.ok(trace.length >= 4);
+  // The call's span names what it touched.
+  await berthOk({ ...env, TRACEPARENT: `00-${traceId}-${randomBytes(8).toString('hex')}-01` }, ['start', 'traced']);
+  await eventually(
+    () => (spans.some((span) => span.traceId === traceId && span.name === 'grpc.berth.runtime.v1.RuntimeService/Start' && span.attributes['berth.container'] === 'traced') ? true : undefined),
+    30_000,
+    'the Start span with its berth.container attribute',
+  );
 });
