@@ -38,7 +38,8 @@ export async function waitForContainer(context: RuntimeContext, text: string, co
   if (context.watch.recentlyRemoved(container.id) === container) return container;
   let last = container;
   const test = (c: Container | undefined): boolean => {
-    if (c !== undefined) last = c;
+    // Gone (an auto-removed container): how it ended is in the removal's record, not in what was read before.
+    last = c ?? context.watch.recentlyRemoved(container.id) ?? last;
     if (condition === 'removed') return c === undefined;
     if (condition === 'next-exit') return c !== undefined && (c.state === 'exited' || c.state === 'restarting') && c.finishedAt !== null && c.finishedAt > (container.finishedAt ?? new Date(0));
     return !isActive(c);

@@ -263,7 +263,10 @@ class MessageReader {
 /** The exit status conmon wrote (the code, or 128 + the signal), or undefined while it runs. */
 export async function readExitStatus(exitDir: string, id: string): Promise<number | undefined> {
   try {
-    return Number((await readFile(join(exitDir, id), 'utf8')).trim());
+    const text = (await readFile(join(exitDir, id), 'utf8')).trim();
+    // A file read before its status is in it is no exit yet: the write is another change of the
+    // directory, which the watcher (or the sweep) sees.
+    return /^-?\d+$/.test(text) ? Number(text) : undefined;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
