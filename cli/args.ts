@@ -2,9 +2,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { invalidArgument } from '../libs/errors';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+/** What parseFlags gives: node's own result type for these options. */
+type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
 
 /** node:util's parseArgs, with its errors turned into one line for the user. */
-export function parseFlags<T extends Options>(args: string[], options: T, command: string) {
+export function parseFlags<T extends Options>(args: string[], options: T, command: string): Parsed<T> {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
@@ -16,7 +18,7 @@ export function parseFlags<T extends Options>(args: string[], options: T, comman
  * Flags up to the first positional argument, then everything after it untouched: for commands
  * such as `run IMAGE COMMAND...` and `exec CONTAINER COMMAND...`, whose command has flags of its own.
  */
-export function parseFlagsThenCommand<T extends Options>(args: string[], options: T, command: string) {
+export function parseFlagsThenCommand<T extends Options>(args: string[], options: T, command: string): { values: Parsed<T>['values']; positionals: string[] } {
   const takesValue = (name: string) => options[name]?.type === 'string';
   const byShort = new Map(Object.entries(options).filter(([, o]) => o.short !== undefined).map(([name, o]) => [o.short!, name]));
   let index = 0;
