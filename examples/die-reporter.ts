@@ -1,6 +1,6 @@
 /**
  * An automation on Berth's events: when a container dies with a non-zero exit code, post its last
- * log lines to a webhook. It uses only the public API (the generated gRPC clients of proto/) and
+ * log lines to a webhook. It uses only the public client (`berth/client`) and
  * resumes where it stopped: the last sequence it handled is kept in a file, so a restart of this
  * program (or of Berth, or of NATS) misses no death and reports none twice.
  *
@@ -8,9 +8,7 @@
  *     STATE_FILE=/var/lib/die-reporter/sequence node dist/examples/die-reporter.js
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { ServiceError } from '@grpc/grpc-js';
-import { createClient } from '../libs/grpc';
-import { events, runtime } from '../libs/proto';
+import { connectBerth, isBerthError, type BerthClient } from '../client';
 
 const LOG_LINES = 20;
 
@@ -22,26 +20,21 @@ interface Settings {
 
 /** Follows the die events from the sequence after the last one handled, until the signal aborts. */
 export async function reportDeaths(settings: Settings, signal: AbortSignal): Promise<void> {
-  const eventService = createClient(events.EventServiceClient, settings.endpoint, { deadlineMs: 30_000 });
-  const containers = createClient(runtime.RuntimeServiceClient, settings.endpoint, { deadlineMs: 30_000 });
-  const last = lastHandled(settings.stateFile);
-  const stream = eventService.subscribe(
-    { filters: { type: { values: ['container'] }, event: { values: ['die'] } }, since: { $case: 'sinceSequence', value: last + 1 }, until: undefined },
-    { deadline: Infinity },
+  const berth = connectBerth({ endpoints: { 'runtime-agent': settings.endpoint } });
+  const deaths = berth.events.stream(
+    'subscribe',
+    { filters: { type: { values: ['container'] }, event: { values: ['die'] } }, since: { $case: 'sinceSequence', value: lastHandled(settings.stateFile) + 1 }, until: undefined },
+    { signal },
   );
-  signal.addEventListener('abort', () => stream.cancel(), { once: true });
   try {
-    for await (const { sequence, event } of stream as AsyncIterable<events.SubscribeResponse>) {
+    for await (const { sequence, event } of deaths) {
       const exitCode = Number(event!.attributes.exitCode ?? '0');
-      if (exitCode !== 0) await post(settings.webhook, { container: event!.attributes.name, id: event!.actorId, exitCode, logs: await lastLines(containers, event!.actorId) });
+      if (exitCode !== 0) await post(settings.webhook, { container: event!.attributes.name, id: event!.actorId, exitCode, logs: await lastLines(berth, event!.actorId) });
       // Kept only once handled: a crash before this line reports the death again, never skips it.
       writeFileSync(settings.stateFile, String(sequence));
     }
-  } catch (err) {
-    if (!signal.aborted) throw err;
   } finally {
-    eventService.close();
-    containers.close();
+    berth.close();
   }
 }
 
@@ -54,14 +47,14 @@ function lastHandled(stateFile: string): number {
 }
 
 /** The container's last log lines (it may be gone already, with --rm: then there are none). */
-async function lastLines(client: runtime.RuntimeServiceClient, container: string): Promise<string[]> {
+async function lastLines(berth: BerthClient, container: string): Promise<string[]> {
   const lines: string[] = [];
   try {
-    for await (const entry of client.logs({ container, follow: false, tail: LOG_LINES, since: undefined, until: undefined, noStdout: false, noStderr: false }) as AsyncIterable<runtime.LogsResponse>) {
+    for await (const entry of berth.runtime.stream('logs', { container, follow: false, tail: LOG_LINES, since: undefined, until: undefined, noStdout: false, noStderr: false })) {
       lines.push(...Buffer.from(entry.data).toString('utf8').split('\n').filter((line) => line !== ''));
     }
   } catch (err) {
-    if ((err as ServiceError).code !== 5 /* NOT_FOUND */) throw err;
+    if (!isBerthError(err, 'not_found')) throw err;
   }
   return lines.slice(-LOG_LINES);
 }
