@@ -1,7 +1,7 @@
 import type { Client, ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
 import { loadConfig, serviceEndpoint, type Config, type ServiceName } from '../libs/config';
 import { createClient, fromServiceError, unaryCall } from '../libs/grpc';
-import { builder, events, imagestore, network, runtime, volume } from '../libs/proto';
+import { builder, events, imagestore, network, node, runtime, volume } from '../libs/proto';
 import { commandTrace } from './trace';
 
 type ClientConstructor<C> = Parameters<typeof createClient<C & Client>>[0];
@@ -28,6 +28,8 @@ export const imageStore = (config: Config = loadConfig()) => connect('image-stor
 export const runtimeAgent = (config: Config = loadConfig()) => connect('runtime-agent', runtime.RuntimeServiceClient, config);
 /** Networks are the runtime-agent's too: it serves NetworkService beside RuntimeService. */
 export const networkService = (config: Config = loadConfig()) => connect('runtime-agent', network.NetworkServiceClient, config);
+/** The cluster's nodes, as every runtime-agent knows them. */
+export const nodeService = (config: Config = loadConfig()) => connect('runtime-agent', node.NodeServiceClient, config);
 /** Every service serves the event stream; the host's runtime-agent is the one a host always has. */
 export const eventService = (config: Config = loadConfig()) => connect('runtime-agent', events.EventServiceClient, config);
 export const volumeService = (config: Config = loadConfig()) => connect('volume', volume.VolumeServiceClient, config);

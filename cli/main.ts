@@ -11,6 +11,9 @@ Commands:
   up [-d]              Start Berth on this host (embedded Postgres and NATS unless external ones are configured)
   down                 Stop what \`berth up -d\` started
   system info          Show each service, its version and health, and Postgres and NATS
+  node ls              List the cluster's nodes: state (ready, draining, unreachable), resources, containers
+  node inspect NODE... Show nodes as JSON (-f TEMPLATE)
+  node drain NODE      Place no new containers there (--undo: again)
   events               Show events, replayed and then live (--since T|--since-sequence N, --until T|--until-sequence N,
                        --filter type|event|container|image|volume|network|label|node=V, --format json|TEMPLATE)
   version              Show the version of the berth command
@@ -147,6 +150,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'container attach': async () => (await import('./commands/container/attach.js')).attach,
   ps: async () => (await import('./commands/container/ps.js')).ps,
   events: async () => (await import('./commands/system/events.js')).eventsCommand,
+  'node ls': async () => (await import('./commands/node/node.js')).listNodes,
+  'node list': async () => (await import('./commands/node/node.js')).listNodes,
+  'node inspect': async () => (await import('./commands/node/node.js')).inspectNodes,
+  'node drain': async () => (await import('./commands/node/node.js')).drainNode,
   'system events': async () => (await import('./commands/system/events.js')).eventsCommand,
   'container ls': async () => (await import('./commands/container/ps.js')).ps,
   'container list': async () => (await import('./commands/container/ps.js')).ps,

@@ -10,6 +10,7 @@ export * as imagestore from './gen/berth/imagestore/v1/imagestore';
 export * as builder from './gen/berth/builder/v1/builder';
 export * as runtime from './gen/berth/runtime/v1/runtime';
 export * as network from './gen/berth/runtime/v1/network';
+export * as node from './gen/berth/runtime/v1/node';
 export * as volume from './gen/berth/volume/v1/volume';
 export * as health from './gen/health/v1/health';
 export { Duration } from './gen/google/protobuf/duration';

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { metrics } from '@opentelemetry/api';
 import { serviceEndpoint } from '../../libs/config';
 import { createClient } from '../../libs/grpc';
-import { imagestore, network, runtime, volume } from '../../libs/proto';
+import { imagestore, network, node, runtime, volume } from '../../libs/proto';
+import { VERSION } from '../../libs/version';
 import { binaryDependency, directoryDependency, runService, serviceDependency } from '../../libs/service';
 import type { Telemetry } from '../../libs/telemetry';
 import { KeyedLock } from '../../libs/lock';
@@ -12,6 +13,8 @@ import { ImageStore } from './images';
 import { LayerStore } from './layers';
 import { NetworkManager } from './network';
 import { networkHandlers } from './grpc/network-handlers';
+import { nodeHandlers } from './grpc/node-handlers';
+import { NodeRegistry } from './nodes/registry';
 import { OciRuntime } from './oci';
 import { NetworkRepository } from './store/networks';
 import { ContainerRepository } from './store/repository';
@@ -35,6 +38,8 @@ export function main(telemetry: Telemetry): Promise<void> {
         await layers.init();
         const networks = new NetworkManager(config.node, service.db, new NetworkRepository(service.db), service.events, config.network, service.logger);
         await networks.init();
+        const nodes = new NodeRegistry(config.node, VERSION, service.db, service.events, service.nats, config.events.subjectPrefix, service.logger);
+        await nodes.register();
         const context: RuntimeContext = {
           node: config.node,
           db: service.db,
@@ -47,6 +52,7 @@ export function main(telemetry: Telemetry): Promise<void> {
           images: new ImageStore(imageStore, imageStoreEndpoint, layers),
           volumes: new VolumeService(volumes, volumeEndpoint),
           networks,
+          nodes,
           stateDir: config.stateDir,
           attachDir: join(config.runDir, 'attach'),
           logSizeMax: config.runtime.logSizeMax,
@@ -75,10 +81,12 @@ export function main(telemetry: Telemetry): Promise<void> {
           imageStore.close();
           volumes.close();
           await networks.close();
+          nodes.stop();
         });
         return [
           { name: 'berth.runtime.v1.RuntimeService', definition: runtime.RuntimeServiceService, implementation: runtimeHandlers(service, context) },
           { name: 'berth.runtime.v1.NetworkService', definition: network.NetworkServiceService, implementation: networkHandlers(service, context) },
+          { name: 'berth.runtime.v1.NodeService', definition: node.NodeServiceService, implementation: nodeHandlers(service, nodes) },
         ];
       },
       dependencies: ({ config, clientOptions }) => [

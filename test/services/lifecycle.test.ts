@@ -14,7 +14,7 @@ const SERVICES = [
     tables: ['images', 'manifest_children', 'manifests', 'repo_digests', 'tags'],
   },
   { name: 'builder', schema: 'builds', client: builder.BuilderServiceClient, tables: ['cache_entries'] },
-  { name: 'runtime-agent', schema: 'runtime', client: runtime.RuntimeServiceClient, tables: ['containers', 'endpoints', 'image_layers', 'networks', 'published_ports'] },
+  { name: 'runtime-agent', schema: 'runtime', client: runtime.RuntimeServiceClient, tables: ['containers', 'endpoints', 'image_layers', 'networks', 'nodes', 'published_ports'] },
   { name: 'volume', schema: 'volumes', client: volume.VolumeServiceClient, tables: ['volume_uses', 'volumes'] },
 ] as const;
 

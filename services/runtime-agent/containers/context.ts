@@ -4,6 +4,7 @@ import type { Logger } from '../../../libs/logging';
 import type { ImageStore } from '../images';
 import type { LayerStore } from '../layers';
 import type { NetworkManager } from '../network';
+import type { NodeRegistry } from '../nodes/registry';
 import type { OciRuntime } from '../oci';
 import type { ContainerRepository } from '../store/repository';
 import type { VolumeService } from '../volumes';
@@ -26,6 +27,8 @@ export interface RuntimeContext {
   volumes: VolumeService;
   /** The node's networks: containers' endpoints, namespaces and published ports. */
   networks: NetworkManager;
+  /** This node in the cluster's table of nodes. */
+  nodes: NodeRegistry;
   /** Per-container directories live under containers/, conmon's exit files under exits/. */
   stateDir: string;
   /** conmon's attach sockets: under the run directory, whose paths are short. */
