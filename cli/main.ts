@@ -11,6 +11,9 @@ Commands:
   up [-d]              Start Berth on this host (embedded Postgres and NATS unless external ones are configured)
   down                 Stop what \`berth up -d\` started
   system info          Show each service, its version and health, and Postgres and NATS
+  certs ca             Make the cluster's CA for mutual TLS (--dir, default /etc/berth/pki; --days)
+  certs node NAME      A host's certificate, to serve TCP and call other hosts (--address IP, --dns NAME)
+  certs client NAME    A certificate for a remote user or program
   node ls              List the cluster's nodes: state (ready, draining, unreachable), resources, containers
   node inspect NODE... Show nodes as JSON (-f TEMPLATE)
   node drain NODE      Place no new containers there (--undo: again)
@@ -150,6 +153,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'container attach': async () => (await import('./commands/container/attach.js')).attach,
   ps: async () => (await import('./commands/container/ps.js')).ps,
   events: async () => (await import('./commands/system/events.js')).eventsCommand,
+  'certs ca': async () => (await import('./commands/certs.js')).certsCa,
+  'certs node': async () => (await import('./commands/certs.js')).certsNode,
+  'certs client': async () => (await import('./commands/certs.js')).certsClient,
   'node ls': async () => (await import('./commands/node/node.js')).listNodes,
   'node list': async () => (await import('./commands/node/node.js')).listNodes,
   'node inspect': async () => (await import('./commands/node/node.js')).inspectNodes,
