@@ -22,13 +22,18 @@ const postgresUrl = z.string().refine((value) => {
   }
 }, 'is not a PostgreSQL URL (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, or ?host=/socket/dir for a unix socket)');
 
-const natsUrl = z.string().refine((value) => {
-  try {
-    return ['nats:', 'tls:'].includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-}, 'is not a NATS URL (nats://HOST:PORT)');
+/** One NATS URL, or a cluster's several separated by commas (the client tries each). */
+const natsUrl = z.string().refine(
+  (value) =>
+    value.split(',').every((url) => {
+      try {
+        return ['nats:', 'tls:'].includes(new URL(url.trim()).protocol);
+      } catch {
+        return false;
+      }
+    }),
+  'is not a NATS URL (nats://HOST:PORT, or several separated by commas)',
+);
 
 /** host:port, for a TCP listener (always with mutual TLS). */
 const tcpAddress = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT');

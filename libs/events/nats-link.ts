@@ -69,7 +69,8 @@ export class NatsLink {
       if (this.closing) throw new Error('NATS link closed');
       try {
         const nc = await connect({
-          servers: this.options.url,
+          // A cluster's URLs, comma-separated in the config, are the client's list of servers to try.
+          servers: this.options.url.split(',').map((url) => url.trim()),
           token: this.options.token,
           name: this.options.name,
           maxReconnectAttempts: -1,
