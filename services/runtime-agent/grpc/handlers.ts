@@ -246,7 +246,9 @@ async function* clientInput(iterator: AsyncIterator<runtime.AttachRequest | runt
 
 async function summaries(context: RuntimeContext, containers: Container[]): Promise<runtime.ContainerSummary[]> {
   const attachments = await context.networks.attachmentsOf(containers.map((container) => container.id));
-  return containers.map((container) => toSummary(container, attachments.get(container.id)));
+  // What a silent node's agent last recorded may no longer be so: its containers are unknown, not lost.
+  const unreachable = new Set((await context.nodes.list()).filter((node) => node.state === 'unreachable').map((node) => node.name));
+  return containers.map((container) => toSummary(container, attachments.get(container.id), unreachable.has(container.node)));
 }
 
 async function detail(context: RuntimeContext, container: Container): Promise<runtime.ContainerDetail> {

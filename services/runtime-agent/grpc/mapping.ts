@@ -7,7 +7,7 @@ import type { LayerStore } from '../layers';
 
 /** Proto from domain: nothing else happens here. */
 
-export function toSummary(container: Container, attachments: ContainerAttachments | undefined): runtime.ContainerSummary {
+export function toSummary(container: Container, attachments: ContainerAttachments | undefined, nodeUnreachable = false): runtime.ContainerSummary {
   return {
     id: container.id,
     name: container.name,
@@ -15,8 +15,8 @@ export function toSummary(container: Container, attachments: ContainerAttachment
     imageId: container.imageId,
     command: container.spec.argv.join(' '),
     created: container.createdAt,
-    state: container.state,
-    status: statusLine(container),
+    state: nodeUnreachable ? 'unknown' : container.state,
+    status: nodeUnreachable ? `Unknown (node ${container.node} is unreachable; last ${statusLine(container)})` : statusLine(container),
     labels: container.spec.labels,
     node: container.node,
     ports: (attachments?.ports ?? []).map(toPortBinding),

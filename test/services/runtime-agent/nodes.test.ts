@@ -47,11 +47,18 @@ test('nodes: the agent registers its host and heartbeats; drain stops new contai
   try {
     await db.query("UPDATE runtime.nodes SET heartbeat_at = now() - interval '1 minute' WHERE name = 'host-a'");
     await db.query("INSERT INTO runtime.nodes (name, cpus, memory_bytes, version, heartbeat_at) VALUES ('host-b', 2, 1073741824, 'test', now() - interval '1 minute')");
+    // A container its agent recorded running on host-b before going silent.
+    await db.query(
+      `INSERT INTO runtime.containers (id, name, node, image_id, image_name, spec, layers, state)
+       SELECT repeat('b', 64), 'ghost', 'host-b', image_id, image_name, spec, layers, 'running' FROM runtime.containers WHERE name = 'one'`,
+    );
   } finally {
     await db.end();
   }
   await suite.spawn('runtime-agent');
   assert.match(await berthOk(env, ['node', 'ls']), /^host-b\s+unreachable\s/m);
+  const ghost = (await berthOk(env, ['ps', '--filter', 'node=host-b', '--format', '{{.State}} {{.Status}}'])).trim();
+  assert.match(ghost, /^unknown Unknown \(node host-b is unreachable; last Up /, 'shown as unknown, not lost');
   // The restarted agent registers its node again at once: ready, with what it had.
   const back = await eventually(async () => {
     const current = await inspect();
