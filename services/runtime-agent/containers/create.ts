@@ -9,7 +9,7 @@ import { checkedName, generatedName, newContainerId } from './names';
 import { containerPaths } from './paths';
 import { runSpecFor, type CreateInput } from './run-spec';
 import { prepareMounts, releaseVolumes } from './volumes';
-import { joinNetwork, networkOfMode } from '../network';
+import { joinNetwork, networkOfMode, type Network } from '../network';
 import { removeContainer } from './remove';
 
 export interface CreateRequest extends CreateInput {
@@ -37,9 +37,10 @@ export async function createContainer(context: RuntimeContext, request: CreateRe
   });
   const spec = await prepareMounts(context, id, runSpecFor(id, request, image.config, context.runtime.binary));
   let container: Container;
+  let network: Network | undefined;
   try {
     // A network that does not exist fails the create before anything is recorded.
-    await networkOfMode(context.networks, spec.network!.mode);
+    network = await networkOfMode(context.networks, spec.network!.mode);
     await mkdir(containerPaths(context.stateDir, id).dir, { recursive: true, mode: 0o700 });
     container = await recordContainer(context, { id, requestedName, imageId: image.id, imageName: request.config!.image, spec, layers });
   } catch (err) {
@@ -47,7 +48,7 @@ export async function createContainer(context: RuntimeContext, request: CreateRe
     throw err;
   }
   try {
-    await joinNetwork(context.networks, id, spec.network!);
+    await joinNetwork(context.networks, id, network, spec.network!);
   } catch (err) {
     await removeContainer(context, id, { force: true, volumes: true }).catch(() => undefined);
     throw err;

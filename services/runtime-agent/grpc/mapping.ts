@@ -1,7 +1,5 @@
 import type { network, runtime } from '../../../libs/proto';
-import { HOST_MODE, type ContainerAttachments, type Endpoint, type Network, type PublishedPort } from '../network';
-import { namespacePath } from '../network/links';
-import { namespaceOf } from '../network/sandbox';
+import { HOST_MODE, namespaceOf, namespacePath, type ContainerAttachments, type Endpoint, type Network, type PublishedPort } from '../network';
 import { containerPaths, statusLine, type Container, type LogLine, type MountSpec, type StatsReading } from '../containers';
 import type { LayerStore } from '../layers';
 
@@ -146,7 +144,7 @@ export function toEndpoint(endpoint: Endpoint & { network: Network }, containerN
   };
 }
 
-export function toNetwork(item: Network, endpoints: network.NetworkEndpoint[]): network.Network {
+export function toNetwork(item: Network, endpoints: network.NetworkEndpoint[], node: string): network.Network {
   return {
     id: item.id,
     name: item.name,
@@ -159,7 +157,7 @@ export function toNetwork(item: Network, endpoints: network.NetworkEndpoint[]): 
     created: item.createdAt,
     bridge: item.bridge,
     endpoints,
-    node: '',
+    node,
   };
 }
 

@@ -5,7 +5,7 @@ import type { network } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
 import { connectContainer, disconnectContainer, type RuntimeContext } from '../containers';
 import { DEFAULT_NETWORK, HOST_MODE, NONE_MODE } from '../network';
-import { toNetwork } from './mapping';
+import { toEndpoint, toNetwork } from './mapping';
 
 /** The NetworkService RPCs: proto in, domain call, proto out. */
 export function networkHandlers(service: ServiceContext, context: RuntimeContext): network.NetworkServiceServer {
@@ -22,23 +22,13 @@ export function networkHandlers(service: ServiceContext, context: RuntimeContext
       const builtin = predefined(context.node).find((item) => item.name === request.network || item.id === request.network);
       if (builtin !== undefined) return { network: builtin };
       const found = await networks.find(request.network);
-      const endpoints = (await networks.namedEndpoints(found.id)).map((endpoint) => ({
-        networkId: found.id,
-        networkName: found.name,
-        containerId: endpoint.containerId,
-        containerName: endpoint.containerName,
-        ipAddress: endpoint.address,
-        prefixLength: Number(found.subnet.split('/')[1]),
-        gateway: found.gateway,
-        macAddress: endpoint.mac,
-        aliases: endpoint.aliases,
-      }));
-      return { network: { ...toNetwork(found, endpoints), node: context.node } };
+      const endpoints = (await networks.namedEndpoints(found.id)).map((endpoint) => toEndpoint({ ...endpoint, network: found }, endpoint.containerName));
+      return { network: toNetwork(found, endpoints, context.node) };
     }),
 
     listNetworks: rpc.unary(async (request: network.ListNetworksRequest) => {
       const filters = filterLists(request.filters);
-      const listed = (await networks.list()).map((item) => ({ ...toNetwork(item, []), node: context.node }));
+      const listed = (await networks.list()).map((item) => toNetwork(item, [], context.node));
       const all = [...listed, ...predefined(context.node)].sort((a, b) => (a.name < b.name ? -1 : 1));
       return { networks: all.filter((item) => matchesNetwork(item, filters)) };
     }),

@@ -41,9 +41,8 @@ export async function networkOfMode(manager: NetworkManager, mode: string): Prom
   return manager.find(mode === '' ? DEFAULT_NETWORK : mode);
 }
 
-/** At create: the container's endpoint on the network its mode names, with its address. */
-export async function joinNetwork(manager: NetworkManager, containerId: string, spec: NetworkSpec): Promise<void> {
-  const network = await networkOfMode(manager, spec.mode);
+/** At create: the container's endpoint on the network its mode names (networkOfMode), with its address. */
+export async function joinNetwork(manager: NetworkManager, containerId: string, network: Network | undefined, spec: NetworkSpec): Promise<void> {
   if (network === undefined) return;
   if (spec.aliases.length > 0 && network.name === DEFAULT_NETWORK) throw failedPrecondition('network aliases work only on user-defined networks');
   await manager.addEndpoint(network, containerId, spec.aliases, 0);

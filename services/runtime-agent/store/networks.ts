@@ -66,8 +66,8 @@ export class NetworkRepository {
     await client.query('DELETE FROM networks WHERE id = $1', [id]);
   }
 
-  async endpointsOfNetwork(networkId: string, client: Queryable = this.db.pool): Promise<Endpoint[]> {
-    const { rows } = await client.query<EndpointRow>(`SELECT network_id, container_id, host(address) AS address, mac, aliases, position FROM endpoints WHERE network_id = $1 ORDER BY address`, [networkId]);
+  async endpointsOfNetwork(networkId: string): Promise<Endpoint[]> {
+    const { rows } = await this.db.pool.query<EndpointRow>(`SELECT network_id, container_id, host(address) AS address, mac, aliases, position FROM endpoints WHERE network_id = $1 ORDER BY address`, [networkId]);
     return rows.map(toEndpoint);
   }
 
@@ -107,8 +107,8 @@ export class NetworkRepository {
   }
 
   /** Records an endpoint; false when its address was taken meanwhile (the caller picks another). */
-  async insertEndpoint(endpoint: Endpoint, client: Queryable = this.db.pool): Promise<boolean> {
-    const result = await client.query(
+  async insertEndpoint(endpoint: Endpoint): Promise<boolean> {
+    const result = await this.db.pool.query(
       `INSERT INTO endpoints (network_id, container_id, address, mac, aliases, position) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (network_id, address) DO NOTHING`,
       [endpoint.networkId, endpoint.containerId, endpoint.address, endpoint.mac, endpoint.aliases, endpoint.position],
