@@ -42,7 +42,8 @@ Containers:
                         --read-only, --tmpfs, -v /HOST:/CTR[:ro], -v NAME:/CTR[:ro], -v /CTR (a new volume),
                         --mount type=bind|volume|tmpfs,..., --entrypoint, --health-*, -l,
                         -p [HOST_IP:][HOST_PORT:]CTR_PORT[/udp], -P, --expose PORT[/udp],
-                        --network bridge|host|none|NET, --network-alias NAME)
+                        --network bridge|host|none|NET, --network-alias NAME,
+                        --node NODE, --constraint node.labels.KEY==VALUE|node.name!=NODE)
   create IMAGE [CMD..] Create a container without starting it (the same options as run)
   start [-a] [-i] C... Start containers (-a: attached, exit with its code)
   attach C             Attach to a running container's input and output

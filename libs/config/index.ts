@@ -3,6 +3,7 @@ export { loadConfig, ConfigError, DEFAULT_CONFIG_FILE } from './load';
 export {
   socketPath,
   listenAddresses,
+  agentAdvertiseAddress,
   metricsAddress,
   serviceEndpoint,
   embeddedPaths,

@@ -72,8 +72,14 @@ function readConfigFile(file: string): Tree {
   return value as Tree;
 }
 
-function parseEnvironmentValue(name: string, raw: string, type: 'string' | 'number' | 'list'): unknown {
-  if (type === 'list') return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+function parseEnvironmentValue(name: string, raw: string, type: 'string' | 'number' | 'list' | 'map'): unknown {
+  const items = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  if (type === 'list') return items;
+  if (type === 'map') {
+    const pairs = items.map((item) => item.match(/^([^=]+)=(.*)$/));
+    if (pairs.some((pair) => pair === null)) throw new ConfigError(`${name}: "${raw}" is not KEY=VALUE[,KEY=VALUE...]`);
+    return Object.fromEntries(pairs.map((pair) => [pair![1]!, pair![2]!]));
+  }
   if (type === 'number') {
     const value = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(value)) throw new ConfigError(`${name}: "${raw}" is not a number`);

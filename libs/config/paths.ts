@@ -80,3 +80,11 @@ const PASSWORD_PARAMETER = /([?&]password=)[^&#]*/gi;
 export function redactUrl(value: string): string {
   return value.replace(USERINFO_PASSWORD, '$1***@').replace(PASSWORD_PARAMETER, '$1***');
 }
+
+/** Where the other hosts' agents reach this host's agent, if anywhere: its advertised or first TCP address. */
+export function agentAdvertiseAddress(config: Config): string | undefined {
+  const section = config.services.runtimeAgent;
+  const first = section.listen[0];
+  if (section.advertise !== undefined) return section.advertise;
+  return first === undefined || /^(0\.0\.0\.0|\[::\]):/.test(first) ? undefined : first;
+}

@@ -58,6 +58,8 @@ const serviceSection = z.strictObject({
 export const configSchema = z.strictObject({
   /** This host's node name in the cluster. */
   node: z.string().min(1).max(253).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a host-name-like word'),
+  /** This node's labels (zone=east, disk=ssd), which `berth run --constraint node.labels.KEY==VALUE` matches. */
+  nodeLabels: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/, 'must be a label key'), z.string()).default({}),
   /** Where services keep their state on this host. */
   stateDir: absolutePath.default('/var/lib/berth'),
   /** Sockets and other runtime files (root only). */
@@ -107,7 +109,16 @@ export const configSchema = z.strictObject({
     .strictObject({
       imageStore: serviceSection.prefault({}),
       builder: serviceSection.prefault({}),
-      runtimeAgent: serviceSection.prefault({}),
+      runtimeAgent: serviceSection
+        .extend({
+          /**
+           * HOST:PORT at which the other hosts' agents reach this one (one of its TCP listeners, as they
+           * see it), so that a call for a container here can be made to any agent. Defaults to the first
+           * listen address unless that is a wildcard (0.0.0.0, [::]).
+           */
+          advertise: tcpAddress.optional(),
+        })
+        .prefault({}),
       volume: serviceSection.prefault({}),
     })
     .prefault({}),
@@ -171,8 +182,9 @@ export type Config = z.infer<typeof configSchema>;
  * Every environment variable Berth reads, and the config key it sets. An explicit table rather than a
  * naming rule, so that a misspelt BERTH_ variable is reported instead of ignored.
  */
-export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 'list' }> = {
+export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 'list' | 'map' }> = {
   BERTH_NODE: { path: ['node'], type: 'string' },
+  BERTH_NODE_LABELS: { path: ['nodeLabels'], type: 'map' },
   BERTH_STATE_DIR: { path: ['stateDir'], type: 'string' },
   BERTH_RUN_DIR: { path: ['runDir'], type: 'string' },
   BERTH_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
@@ -197,6 +209,7 @@ export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'num
   BERTH_BUILDER_METRICS_LISTEN: { path: ['services', 'builder', 'metricsListen'], type: 'string' },
   BERTH_RUNTIME_AGENT_LISTEN: { path: ['services', 'runtimeAgent', 'listen'], type: 'list' },
   BERTH_RUNTIME_AGENT_ENDPOINT: { path: ['services', 'runtimeAgent', 'endpoint'], type: 'string' },
+  BERTH_RUNTIME_AGENT_ADVERTISE: { path: ['services', 'runtimeAgent', 'advertise'], type: 'string' },
   BERTH_RUNTIME_AGENT_METRICS_LISTEN: { path: ['services', 'runtimeAgent', 'metricsListen'], type: 'string' },
   BERTH_VOLUME_LISTEN: { path: ['services', 'volume', 'listen'], type: 'list' },
   BERTH_VOLUME_ENDPOINT: { path: ['services', 'volume', 'endpoint'], type: 'string' },

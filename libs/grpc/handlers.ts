@@ -3,6 +3,7 @@ import type {
   handleClientStreamingCall,
   handleServerStreamingCall,
   handleUnaryCall,
+  Deadline,
   Metadata,
   ServerUnaryCall,
   ServerWritableStream,
@@ -20,6 +21,8 @@ export interface CallContext {
    * a BerthError (cancelled, deadline_exceeded), so work that rethrows it is logged as such, not as a bug.
    */
   signal: AbortSignal;
+  /** The client's deadline (Infinity for none), for calls made on its behalf. */
+  deadline: Deadline;
   metadata: Metadata;
   peer: string;
 }
@@ -47,7 +50,7 @@ function callContext(call: AnyCall): { context: CallContext; dispose: () => void
     ? setTimeout(() => controller.abort(new BerthError('deadline_exceeded', 'the call passed its deadline')), Math.max(0, remaining))
     : undefined;
   return {
-    context: { signal: controller.signal, metadata: call.metadata, peer: call.getPeer() },
+    context: { signal: controller.signal, deadline, metadata: call.metadata, peer: call.getPeer() },
     dispose: () => {
       clearTimeout(timer);
       call.removeListener('cancelled', onCancel);

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { metrics } from '@opentelemetry/api';
-import { serviceEndpoint } from '../../libs/config';
+import { agentAdvertiseAddress, serviceEndpoint } from '../../libs/config';
 import { createClient } from '../../libs/grpc';
 import { imagestore, network, node, runtime, volume } from '../../libs/proto';
 import { VERSION } from '../../libs/version';
 import { binaryDependency, directoryDependency, runService, serviceDependency } from '../../libs/service';
 import type { Telemetry } from '../../libs/telemetry';
 import { KeyedLock } from '../../libs/lock';
-import { collectLayers, ContainerWatch, ExitMonitor, reconcile, type RuntimeContext } from './containers';
+import { collectLayers, ContainerWatch, ExitMonitor, findContainer, reconcile, type RuntimeContext } from './containers';
 import { runtimeHandlers } from './grpc/handlers';
 import { ImageStore } from './images';
 import { LayerStore } from './layers';
@@ -15,6 +15,7 @@ import { NetworkManager } from './network';
 import { networkHandlers } from './grpc/network-handlers';
 import { nodeHandlers } from './grpc/node-handlers';
 import { NodeRegistry } from './nodes/registry';
+import { NodeRouter } from './nodes/router';
 import { OciRuntime } from './oci';
 import { NetworkRepository } from './store/networks';
 import { ContainerRepository } from './store/repository';
@@ -38,7 +39,7 @@ export function main(telemetry: Telemetry): Promise<void> {
         await layers.init();
         const networks = new NetworkManager(config.node, service.db, new NetworkRepository(service.db), service.events, config.network, service.logger);
         await networks.init();
-        const nodes = new NodeRegistry(config.node, VERSION, service.db, service.events, service.nats, config.events.subjectPrefix, service.logger);
+        const nodes = new NodeRegistry(config.node, { endpoint: agentAdvertiseAddress(config), labels: config.nodeLabels, version: VERSION }, service.db, service.events, service.nats, config.events.subjectPrefix, service.logger);
         await nodes.register();
         const context: RuntimeContext = {
           node: config.node,
@@ -69,6 +70,7 @@ export function main(telemetry: Telemetry): Promise<void> {
           });
         // Containers outlive the agent: find them before answering anyone.
         await reconcile(context);
+        const router = new NodeRouter(config.node, nodes, async (reference) => (await findContainer(context, reference)).node, service.clientOptions);
         const monitor = new ExitMonitor(context);
         await monitor.start();
         // Layers go when their last container does, and (found here) when their image left the image-store.
@@ -82,9 +84,10 @@ export function main(telemetry: Telemetry): Promise<void> {
           volumes.close();
           await networks.close();
           nodes.stop();
+          router.close();
         });
         return [
-          { name: 'berth.runtime.v1.RuntimeService', definition: runtime.RuntimeServiceService, implementation: runtimeHandlers(service, context) },
+          { name: 'berth.runtime.v1.RuntimeService', definition: runtime.RuntimeServiceService, implementation: runtimeHandlers(service, context, router) },
           { name: 'berth.runtime.v1.NetworkService', definition: network.NetworkServiceService, implementation: networkHandlers(service, context) },
           { name: 'berth.runtime.v1.NodeService', definition: node.NodeServiceService, implementation: nodeHandlers(service, nodes) },
         ];

@@ -45,6 +45,9 @@ export const CREATE_FLAGS = {
   net: { type: 'string' },
   'network-alias': { type: 'string', multiple: true },
   'net-alias': { type: 'string', multiple: true },
+  // Where in a cluster: a node by name, or constraints on nodes' names and labels (as Swarm's).
+  node: { type: 'string' },
+  constraint: { type: 'string', multiple: true },
 } as const;
 
 type Values = { [K in keyof typeof CREATE_FLAGS]?: (typeof CREATE_FLAGS)[K] extends { multiple: true } ? string[] : (typeof CREATE_FLAGS)[K] extends { type: 'boolean' } ? boolean : string };
@@ -57,6 +60,9 @@ export function createRequest(values: Values, positionals: string[]): runtime.Cr
   return {
     name: values.name ?? '',
     platform: values.platform ?? '',
+    node: values.node ?? '',
+    constraints: values.constraint ?? [],
+    placementReason: '',
     config: {
       image,
       cmd: command.length > 0 ? { values: command } : undefined,

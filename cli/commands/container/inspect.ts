@@ -95,6 +95,7 @@ export function dockerContainer(c: runtime.ContainerDetail): Record<string, unkn
     Driver: 'overlay',
     Platform: 'linux',
     Node: c.node,
+    Placement: c.placement,
     HostConfig: {
       // As -v writes them; anonymous volumes have no source to write (Docker leaves them out too).
       Binds: host.mounts.filter((m) => (m.type === 'bind' || m.type === 'volume') && m.source !== '').map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`),

@@ -17,6 +17,8 @@ export interface StepProcess {
 
 /** The runtime-agent as the builder uses it: RUN steps as containers, their layers committed. */
 export class RuntimeAgent {
+  private node: Promise<string> | undefined;
+
   constructor(
     private readonly client: runtime.RuntimeServiceClient,
     private readonly endpoint: string,
@@ -72,8 +74,19 @@ export class RuntimeAgent {
     return response.imageId;
   }
 
-  private create(config: runtime.ContainerConfig, hostConfig: runtime.HostConfig | undefined): Promise<runtime.CreateResponse> {
-    return unaryCall(this.endpoint, (m, o, cb) => this.client.create({ name: '', platform: '', config, hostConfig }, m, o, cb));
+  /**
+   * A step's container, on the agent's own node: the layers of earlier steps are kept unpacked there,
+   * so placement elsewhere in a cluster would only move them.
+   */
+  private async create(config: runtime.ContainerConfig, hostConfig: runtime.HostConfig | undefined): Promise<runtime.CreateResponse> {
+    const node = await this.agentNode();
+    return unaryCall(this.endpoint, (m, o, cb) => this.client.create({ name: '', platform: '', config, hostConfig, node, constraints: [], placementReason: '' }, m, o, cb));
+  }
+
+  private agentNode(): Promise<string> {
+    this.node ??= unaryCall<runtime.InfoResponse>(this.endpoint, (m, o, cb) => this.client.info({}, m, o, cb)).then((response) => response.info!.node);
+    this.node.catch(() => (this.node = undefined));
+    return this.node;
   }
 
   async remove(container: string): Promise<void> {

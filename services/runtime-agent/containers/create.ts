@@ -15,6 +15,8 @@ import { removeContainer } from './remove';
 export interface CreateRequest extends CreateInput {
   name: string;
   platform: string;
+  /** Why the container goes on this node (see nodes/placement). */
+  placement: string;
 }
 
 const NAME_ATTEMPTS = 10;
@@ -42,7 +44,7 @@ export async function createContainer(context: RuntimeContext, request: CreateRe
     // A network that does not exist fails the create before anything is recorded.
     network = await networkOfMode(context.networks, spec.network!.mode);
     await mkdir(containerPaths(context.stateDir, id).dir, { recursive: true, mode: 0o700 });
-    container = await recordContainer(context, { id, requestedName, imageId: image.id, imageName: request.config!.image, spec, layers });
+    container = await recordContainer(context, { id, requestedName, placement: request.placement, imageId: image.id, imageName: request.config!.image, spec, layers });
   } catch (err) {
     await releaseVolumes(context, { id, spec }, true).catch(() => undefined);
     throw err;
@@ -59,7 +61,7 @@ export async function createContainer(context: RuntimeContext, request: CreateRe
 /** Records the new container with its create event, a generated name retried if it clashes. */
 async function recordContainer(
   context: RuntimeContext,
-  made: Pick<Container, 'id' | 'imageId' | 'imageName' | 'spec' | 'layers'> & { requestedName: string | undefined },
+  made: Pick<Container, 'id' | 'placement' | 'imageId' | 'imageName' | 'spec' | 'layers'> & { requestedName: string | undefined },
 ): Promise<Container> {
   const { id, requestedName } = made;
 
@@ -68,6 +70,7 @@ async function recordContainer(
       id,
       name: requestedName ?? generatedName(attempt),
       node: context.node,
+      placement: made.placement,
       imageId: made.imageId,
       imageName: made.imageName,
       spec: made.spec,

@@ -114,6 +114,8 @@ export interface Container {
   id: string;
   name: string;
   node: string;
+  /** Why it was placed on its node (for inspect). */
+  placement: string;
   imageId: string;
   imageName: string;
   spec: RunSpec;

@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { invalidArgument } from '../../../libs/errors';
 import { filterLists } from '../../../libs/filters';
-import { openUpload } from '../../../libs/grpc';
+import { isForwarded, openUpload, peekFirst, type CallContext } from '../../../libs/grpc';
+import type { MethodDefinition } from '@grpc/grpc-js';
 import { runtime } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
 import {
@@ -38,72 +39,81 @@ import {
   type WaitCondition,
 } from '../containers';
 import { toDetail, toLogResponse, toStats, toSummary } from './mapping';
+import { placeContainer } from '../nodes/placement';
+import type { NodeRouter } from '../nodes/router';
 
 const STATS_INTERVAL_MS = 1_000;
 const WAIT_CONDITIONS: Record<number, WaitCondition> = { 0: 'not-running', 1: 'next-exit', 2: 'removed' };
 
-/** The RuntimeService RPCs: proto in, domain call, proto out. */
-export function runtimeHandlers(service: ServiceContext, context: RuntimeContext): runtime.RuntimeServiceServer {
+const methods = runtime.RuntimeServiceService;
+
+/**
+ * The RuntimeService RPCs: proto in, domain call, proto out. A call for a container on another node
+ * is passed on to that node's agent (router); a create is placed first.
+ */
+export function runtimeHandlers(service: ServiceContext, context: RuntimeContext, router: NodeRouter): runtime.RuntimeServiceServer {
   const { rpc } = service;
+  const routed = routedHandlers(rpc, router);
   return {
     info: rpc.unary(async () => ({ info: await service.describe() })),
 
-    create: rpc.unary(async (request: runtime.CreateRequest) => {
+    create: rpc.unary(async (request: runtime.CreateRequest, call) => {
       if (request.config === undefined || request.config.image === '') throw invalidArgument('name the image to create the container from');
-      const container = await createContainer(context, {
-        name: request.name,
-        platform: request.platform,
-        config: request.config,
-        hostConfig: request.hostConfig ?? runtime.HostConfig.fromPartial({}),
-      });
+      const hostConfig = request.hostConfig ?? runtime.HostConfig.fromPartial({});
+      const placement = isForwarded(call) ? { node: request.node, reason: request.placementReason } : await placeNewContainer(context, request, hostConfig);
+      if (placement.node !== context.node) {
+        const forwarder = await router.forwarderTo(placement.node);
+        return forwarder.unary(methods.create, { ...request, node: placement.node, placementReason: placement.reason }, call);
+      }
+      const container = await createContainer(context, { name: request.name, platform: request.platform, config: request.config, hostConfig, placement: placement.reason });
       return { id: container.id, name: container.name, warnings: [] };
     }),
 
-    start: rpc.unary(async (request: runtime.StartRequest) => {
+    start: routed.unary(methods.start, async (request: runtime.StartRequest) => {
       await startContainer(context, request.container);
       return {};
     }),
 
-    stop: rpc.unary(async (request: runtime.StopRequest) => {
+    stop: routed.unary(methods.stop, async (request: runtime.StopRequest) => {
       await stopContainer(context, request.container, { timeoutSeconds: request.timeout, signal: request.signal });
       return {};
     }),
 
-    restart: rpc.unary(async (request: runtime.RestartRequest) => {
+    restart: routed.unary(methods.restart, async (request: runtime.RestartRequest) => {
       await restartContainer(context, request.container, request.timeout);
       return {};
     }),
 
-    kill: rpc.unary(async (request: runtime.KillRequest) => {
+    kill: routed.unary(methods.kill, async (request: runtime.KillRequest) => {
       await killContainer(context, request.container, request.signal);
       return {};
     }),
 
-    pause: rpc.unary(async (request: runtime.PauseRequest) => {
+    pause: routed.unary(methods.pause, async (request: runtime.PauseRequest) => {
       await pauseContainer(context, request.container);
       return {};
     }),
 
-    unpause: rpc.unary(async (request: runtime.UnpauseRequest) => {
+    unpause: routed.unary(methods.unpause, async (request: runtime.UnpauseRequest) => {
       await unpauseContainer(context, request.container);
       return {};
     }),
 
-    remove: rpc.unary(async (request: runtime.RemoveRequest) => ({ id: (await removeContainer(context, request.container, { force: request.force, volumes: request.volumes })).id })),
+    remove: routed.unary(methods.remove, async (request: runtime.RemoveRequest) => ({ id: (await removeContainer(context, request.container, { force: request.force, volumes: request.volumes })).id })),
 
-    wait: rpc.unary(async (request: runtime.WaitRequest, call) => {
+    wait: routed.unary(methods.wait, async (request: runtime.WaitRequest, call) => {
       const condition = WAIT_CONDITIONS[request.condition];
       if (condition === undefined) throw invalidArgument(`unknown wait condition ${request.condition}`);
       const container = await waitForContainer(context, request.container, condition, call.signal);
       return { exitCode: container.exitCode, error: container.error };
     }),
 
-    rename: rpc.unary(async (request: runtime.RenameRequest) => {
+    rename: routed.unary(methods.rename, async (request: runtime.RenameRequest) => {
       await renameContainer(context, request.container, request.name);
       return {};
     }),
 
-    update: rpc.unary(async (request: runtime.UpdateRequest) => {
+    update: routed.unary(methods.update, async (request: runtime.UpdateRequest) => {
       const policy = request.restartPolicy && { name: (request.restartPolicy.name || 'no') as RestartPolicyName, maximumRetryCount: request.restartPolicy.maximumRetryCount };
       await updateContainer(context, request.container, request.resources, policy);
       return { warnings: [] };
@@ -113,11 +123,11 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       containers: await summaries(context, await listContainers(context, { all: request.all, filters: filterLists(request.filters) })),
     })),
 
-    inspect: rpc.unary(async (request: runtime.InspectRequest) => ({
+    inspect: routed.unary(methods.inspect, async (request: runtime.InspectRequest) => ({
       container: await detail(context, await findLocalContainer(context, request.container)),
     })),
 
-    logs: rpc.serverStream<runtime.LogsRequest, runtime.LogsResponse>(async (request, send, call) => {
+    logs: routed.serverStream<runtime.LogsRequest, runtime.LogsResponse>(methods.logs, async (request, send, call) => {
       const lines = containerLogs(
         context,
         request.container,
@@ -127,11 +137,14 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       for await (const line of lines) await send(toLogResponse(line));
     }),
 
-    attach: rpc.bidiStream<runtime.AttachRequest, runtime.AttachResponse>(async (messages, send, call) => {
-      const iterator = messages[Symbol.asyncIterator]();
-      const first = await iterator.next();
-      const start = first.done ? undefined : first.value.message;
+    attach: rpc.bidiStream<runtime.AttachRequest, runtime.AttachResponse>(async (stream, send, call) => {
+      const { first, messages } = await peekFirst(stream);
+      const start = first?.message;
       if (start?.$case !== 'start') throw invalidArgument('the first attach message must name the container');
+      const remote = await router.forwarderFor(start.value.container, call);
+      if (remote !== undefined) return remote.bidiStream(methods.attach, messages, send, call);
+      const iterator = messages[Symbol.asyncIterator]();
+      await iterator.next();
       const output = inOrder((message: runtime.AttachResponse['message']) => send({ message }));
       const forward = output.push;
       const exitCode = await attachContainer(
@@ -144,11 +157,14 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       if (!call.signal.aborted) await send({ message: { $case: 'exitCode', value: exitCode } });
     }),
 
-    exec: rpc.bidiStream<runtime.ExecRequest, runtime.ExecResponse>(async (messages, send, call) => {
-      const iterator = messages[Symbol.asyncIterator]();
-      const first = await iterator.next();
-      const start = first.done ? undefined : first.value.message;
+    exec: rpc.bidiStream<runtime.ExecRequest, runtime.ExecResponse>(async (stream, send, call) => {
+      const { first, messages } = await peekFirst(stream);
+      const start = first?.message;
       if (start?.$case !== 'start') throw invalidArgument('the first exec message must name the command');
+      const remote = await router.forwarderFor(start.value.container, call);
+      if (remote !== undefined) return remote.bidiStream(methods.exec, messages, send, call);
+      const iterator = messages[Symbol.asyncIterator]();
+      await iterator.next();
       const output = inOrder((message: runtime.ExecResponse['message']) => send({ message }));
       const forward = output.push;
       const exitCode = await execInContainer(
@@ -170,7 +186,7 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       if (!call.signal.aborted) await send({ message: { $case: 'exitCode', value: exitCode } });
     }),
 
-    stats: rpc.serverStream<runtime.StatsRequest, runtime.StatsResponse>(async (request, send, call) => {
+    stats: routed.serverStream<runtime.StatsRequest, runtime.StatsResponse>(methods.stats, async (request, send, call) => {
       let previous: StatsReading | undefined;
       for (;;) {
         const container = await findLocalContainer(context, request.container);
@@ -183,14 +199,14 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       }
     }),
 
-    top: rpc.unary(async (request: runtime.TopRequest) => {
+    top: routed.unary(methods.top, async (request: runtime.TopRequest) => {
       const { titles, processes } = await topContainer(context, request.container, request.psArgs);
       return { titles, processes: processes.map((values) => ({ values })) };
     }),
 
-    diff: rpc.unary(async (request: runtime.DiffRequest) => ({ changes: await diffContainer(context, request.container) })),
+    diff: routed.unary(methods.diff, async (request: runtime.DiffRequest) => ({ changes: await diffContainer(context, request.container) })),
 
-    commit: rpc.unary(async (request: runtime.CommitRequest) => {
+    commit: routed.unary(methods.commit, async (request: runtime.CommitRequest) => {
       const { image } = await commitContainer(context, request.container, {
         reference: request.reference,
         comment: request.comment,
@@ -203,15 +219,19 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       return { imageId: image!.id };
     }),
 
-    export: rpc.serverStream<runtime.ExportRequest, runtime.ExportResponse>((request, send) => exportContainer(context, request.container, (data) => send({ data }))),
+    export: routed.serverStream<runtime.ExportRequest, runtime.ExportResponse>(methods.export, (request, send) => exportContainer(context, request.container, (data) => send({ data }))),
 
-    copyFrom: rpc.serverStream<runtime.CopyFromRequest, runtime.CopyFromResponse>((request, send) =>
+    copyFrom: routed.serverStream<runtime.CopyFromRequest, runtime.CopyFromResponse>(methods.copyFrom, (request, send) =>
       copyFromContainer(context, request.container, request.path, (data) => send({ data })),
     ),
 
-    copyTo: rpc.clientStream(async (messages: AsyncIterable<runtime.CopyToRequest>) => {
+    copyTo: rpc.clientStream(async (stream: AsyncIterable<runtime.CopyToRequest>, call) => {
+      const { first, messages } = await peekFirst(stream);
+      if (first === undefined || first.container === '' || first.path === '') throw invalidArgument('the first message must name the container and the directory');
+      const remote = await router.forwarderFor(first.container, call);
+      if (remote !== undefined) return remote.clientStream(methods.copyTo, messages, call);
       const { opening, data } = await openUpload(messages);
-      if (opening === undefined || opening.container === '' || opening.path === '') throw invalidArgument('the first message must name the container and the directory');
+      if (opening === undefined) throw invalidArgument('the first message must name the container and the directory');
       await copyToContainer(context, opening.container, opening.path, Readable.from(data));
       return {};
     }),
@@ -220,6 +240,35 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
 
     imageUsage: rpc.unary(async (request: runtime.ImageUsageRequest) => ({ containers: await context.repository.countUsingImage(request.imageId) })),
   };
+}
+
+type Rpc = ServiceContext['rpc'];
+
+/** Handlers for calls that name a container, answered here or passed on to the container's node. */
+function routedHandlers(rpc: Rpc, router: NodeRouter) {
+  return {
+    unary<Req extends { container: string }, Res>(method: MethodDefinition<Req, Res>, local: (request: Req, call: CallContext) => Promise<Res>) {
+      return rpc.unary(async (request: Req, call: CallContext) => {
+        const remote = await router.forwarderFor(request.container, call);
+        return remote === undefined ? local(request, call) : remote.unary(method, request, call);
+      });
+    },
+    serverStream<Req extends { container: string }, Res>(
+      method: MethodDefinition<Req, Res>,
+      local: (request: Req, send: (message: Res) => Promise<void>, call: CallContext) => Promise<void>,
+    ) {
+      return rpc.serverStream(async (request: Req, send: (message: Res) => Promise<void>, call: CallContext) => {
+        const remote = await router.forwarderFor(request.container, call);
+        return remote === undefined ? local(request, send, call) : remote.serverStream(method, request, send, call);
+      });
+    },
+  };
+}
+
+/** Where a new container goes: the request's node, its volumes' node, or the least loaded one. */
+async function placeNewContainer(context: RuntimeContext, request: runtime.CreateRequest, hostConfig: runtime.HostConfig) {
+  const volumes = hostConfig.mounts.filter((mount) => mount.type === 'volume' && mount.source !== '').map((mount) => mount.source);
+  return placeContainer(await context.nodes.list(), { node: request.node, constraints: request.constraints, volumes }, (names) => context.volumes.locate(names));
 }
 
 /**

@@ -77,6 +77,7 @@ export function toDetail(container: Container, stateDir: string, layers: LayerSt
     },
     restartCount: container.restartCount,
     node: container.node,
+    placement: container.placement,
     graphDriver: {
       LowerDir: [...container.layers].reverse().map((chainId) => layers.path(chainId)).join(':'),
       UpperDir: paths.overlay.upper,

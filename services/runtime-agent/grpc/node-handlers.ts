@@ -20,6 +20,8 @@ function toNode(info: NodeInfo): node.Node {
     name: info.name,
     state: info.state,
     addresses: info.addresses,
+    endpoint: info.endpoint ?? '',
+    labels: info.labels,
     cpus: info.cpus,
     memoryBytes: info.memoryBytes,
     containers: info.containers,

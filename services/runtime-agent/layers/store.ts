@@ -6,6 +6,8 @@ import { pipeline, Transform, type Readable } from 'node:stream';
 import { invalidArgument } from '../../../libs/errors';
 import { chainIds } from './chain';
 import { unpackTar } from '../../../libs/archive';
+import { Semaphore } from '../../../libs/lock';
+import { metrics } from '@opentelemetry/api';
 
 export interface LayerToUnpack {
   /** The compressed blob's digest, as the manifest names it. */
@@ -18,6 +20,12 @@ export interface LayerToUnpack {
 /** Opens a layer blob, for example a ReadBlob stream from the image-store. */
 export type OpenBlob = (digest: string) => Promise<Readable>;
 
+/**
+ * Layers fetched and unpacked at once: enough to use the link and the disk, few enough that many
+ * containers of a new image starting together do not swamp the image-store.
+ */
+const CONCURRENT_UNPACKS = 3;
+
 const GZIP_TYPES = new Set(['application/vnd.oci.image.layer.v1.tar+gzip', 'application/vnd.docker.image.rootfs.diff.tar.gzip']);
 const PLAIN_TYPES = new Set(['application/vnd.oci.image.layer.v1.tar', 'application/vnd.docker.image.rootfs.diff.tar']);
 
@@ -25,10 +33,15 @@ const PLAIN_TYPES = new Set(['application/vnd.oci.image.layer.v1.tar', 'applicat
  * The layers unpacked on this host, one directory per chain id under root: an image's layer is
  * unpacked once and shared by every container of every image whose stack starts the same. A layer is
  * unpacked into a temporary directory and renamed into place only once its blob digest and its diff
- * id are verified; requests for a layer already being unpacked wait for that one.
+ * id are verified; requests for a layer already being unpacked wait for that one (single flight),
+ * and at most CONCURRENT_UNPACKS are fetched at once.
  */
 export class LayerStore {
   private readonly unpacking = new Map<string, Promise<string>>();
+  private readonly slots = new Semaphore(CONCURRENT_UNPACKS);
+  private readonly unpacked = metrics.getMeter('berth-runtime').createCounter('berth_layers_unpacked_total', {
+    description: 'Layers fetched from the image-store and unpacked on this node',
+  });
 
   constructor(readonly root: string) {}
 
@@ -57,7 +70,7 @@ export class LayerStore {
     if (existsSync(target)) return Promise.resolve(target);
     const running = this.unpacking.get(chainId);
     if (running !== undefined) return running;
-    const unpack = this.unpack(layer, target, open).finally(() => this.unpacking.delete(chainId));
+    const unpack = this.slots.run(() => this.unpack(layer, target, open)).finally(() => this.unpacking.delete(chainId));
     this.unpacking.set(chainId, unpack);
     return unpack;
   }
@@ -85,6 +98,7 @@ export class LayerStore {
       if (digest !== layer.digest) throw invalidArgument(`layer blob does not match its digest: expected ${layer.digest}, got ${digest}`);
       if (diffId !== layer.diffId) throw invalidArgument(`layer ${layer.digest} does not match its diff id: expected ${layer.diffId}, got ${diffId}`);
       await rename(temporary, target);
+      this.unpacked.add(1);
       return target;
     } catch (err) {
       await rm(temporary, { recursive: true, force: true });

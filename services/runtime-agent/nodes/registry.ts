@@ -16,6 +16,9 @@ export interface NodeInfo {
   name: string;
   state: NodeState;
   addresses: string[];
+  /** Where the other agents reach its agent; undefined without a TCP listener. */
+  endpoint: string | undefined;
+  labels: Record<string, string>;
   cpus: number;
   memoryBytes: number;
   containers: number;
@@ -28,6 +31,8 @@ export interface NodeInfo {
 interface NodeRow {
   name: string;
   addresses: string[];
+  endpoint: string | null;
+  labels: Record<string, string>;
   cpus: number;
   memory_bytes: string;
   version: string;
@@ -49,7 +54,7 @@ export class NodeRegistry {
 
   constructor(
     private readonly node: string,
-    private readonly version: string,
+    private readonly self: { endpoint: string | undefined; labels: Record<string, string>; version: string },
     private readonly db: Database,
     private readonly events: EventWriter,
     private readonly nats: NatsLink,
@@ -60,11 +65,11 @@ export class NodeRegistry {
   async register(): Promise<void> {
     await this.db.transaction(async (client) => {
       const { rows } = await client.query<{ joined: boolean }>(
-        `INSERT INTO nodes (name, addresses, cpus, memory_bytes, version) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO nodes (name, addresses, cpus, memory_bytes, version, endpoint, labels) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (name) DO UPDATE SET addresses = excluded.addresses, cpus = excluded.cpus, memory_bytes = excluded.memory_bytes,
-           version = excluded.version, heartbeat_at = now()
+           version = excluded.version, endpoint = excluded.endpoint, labels = excluded.labels, heartbeat_at = now()
          RETURNING (xmax = 0) AS joined`,
-        [this.node, hostAddresses(), cpus().length, totalmem(), this.version],
+        [this.node, hostAddresses(), cpus().length, totalmem(), this.self.version, this.self.endpoint ?? null, this.self.labels],
       );
       if (rows[0]!.joined) await this.events.append(client, { type: 'node', action: 'join', actorId: this.node, attributes: { name: this.node } });
     });
@@ -122,6 +127,8 @@ function toNodeInfo(row: NodeRow): NodeInfo {
     name: row.name,
     state: row.silent_ms > UNREACHABLE_AFTER_MS ? 'unreachable' : row.draining ? 'draining' : 'ready',
     addresses: row.addresses,
+    endpoint: row.endpoint ?? undefined,
+    labels: row.labels,
     cpus: row.cpus,
     memoryBytes: Number(row.memory_bytes),
     containers: Number(row.containers),

@@ -8,6 +8,7 @@ interface ContainerRow {
   id: string;
   name: string;
   node: string;
+  placement: string;
   image_id: string;
   image_name: string;
   spec: Container['spec'];
@@ -30,6 +31,7 @@ function toContainer(row: ContainerRow): Container {
     id: row.id,
     name: row.name,
     node: row.node,
+    placement: row.placement,
     imageId: row.image_id,
     imageName: row.image_name,
     spec: row.spec,
@@ -74,9 +76,9 @@ export class ContainerRepository {
 
   async insert(client: Queryable, container: Container): Promise<void> {
     await client.query(
-      `INSERT INTO containers (id, name, node, image_id, image_name, spec, layers, state, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [container.id, container.name, container.node, container.imageId, container.imageName, container.spec, container.layers, container.state, container.createdAt],
+      `INSERT INTO containers (id, name, node, placement, image_id, image_name, spec, layers, state, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [container.id, container.name, container.node, container.placement, container.imageId, container.imageName, container.spec, container.layers, container.state, container.createdAt],
     );
   }
 

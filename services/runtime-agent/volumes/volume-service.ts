@@ -28,4 +28,10 @@ export class VolumeService {
   async unmount(containerId: string, name: string): Promise<void> {
     await unaryCall(this.endpoint, (m, o, cb) => this.client.unmount({ containerId, name }, m, o, cb));
   }
+
+  /** The nodes that hold volumes of these names. */
+  async locate(names: string[]): Promise<{ name: string; node: string }[]> {
+    const response = await unaryCall<volume.LocateResponse>(this.endpoint, (m, o, cb) => this.client.locate({ names }, m, o, cb));
+    return response.locations;
+  }
 }

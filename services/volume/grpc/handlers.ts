@@ -55,6 +55,8 @@ export function volumeHandlers(service: ServiceContext, context: VolumeContext):
       return pruneVolumes(context, request.all, { label: filters.label ?? [], labelNot: filters['label!'] ?? [] });
     }),
 
+    locate: rpc.unary(async (request: volume.LocateRequest) => ({ locations: await context.repository.locate(request.names) })),
+
     use: rpc.unary(async (request: volume.UseRequest) => ({
       volume: message(
         await useVolume(context, {

@@ -85,4 +85,10 @@ export class VolumeRepository {
     );
     return (rowCount ?? 0) > 0;
   }
+
+  /** Which nodes hold volumes of these names: of every node, since placement asks for all of them. */
+  async locate(names: string[]): Promise<{ name: string; node: string }[]> {
+    const { rows } = await this.db.pool.query<{ name: string; node: string }>('SELECT name, node FROM volumes WHERE name = ANY($1) ORDER BY name, node', [names]);
+    return rows;
+  }
 }

@@ -1,0 +1,10 @@
+-- Up Migration
+-- Where the other agents reach a node's agent (HOST:PORT over mutual TLS; null without a TCP
+-- listener), and the node's labels for placement constraints.
+ALTER TABLE nodes ADD COLUMN endpoint text, ADD COLUMN labels jsonb NOT NULL DEFAULT '{}';
+-- Why a container was placed on its node, as inspect explains it.
+ALTER TABLE containers ADD COLUMN placement text NOT NULL DEFAULT '';
+
+-- Down Migration
+ALTER TABLE containers DROP COLUMN placement;
+ALTER TABLE nodes DROP COLUMN endpoint, DROP COLUMN labels;
