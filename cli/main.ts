@@ -17,6 +17,7 @@ Commands:
   node ls              List the cluster's nodes: state (ready, draining, unreachable), resources, containers
   node inspect NODE... Show nodes as JSON (-f TEMPLATE)
   node drain NODE      Place no new containers there (--undo: again)
+  node rm NODE...      Forget nodes that left (silent already; --force: and their containers' records)
   events               Show events, replayed and then live (--since T|--since-sequence N, --until T|--until-sequence N,
                        --filter type|event|container|image|volume|network|label|node=V, --format json|TEMPLATE)
   version              Show the version of the berth command
@@ -161,6 +162,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'node list': async () => (await import('./commands/node/node.js')).listNodes,
   'node inspect': async () => (await import('./commands/node/node.js')).inspectNodes,
   'node drain': async () => (await import('./commands/node/node.js')).drainNode,
+  'node rm': async () => (await import('./commands/node/node.js')).removeNodes,
   'system events': async () => (await import('./commands/system/events.js')).eventsCommand,
   'container ls': async () => (await import('./commands/container/ps.js')).ps,
   'container list': async () => (await import('./commands/container/ps.js')).ps,

@@ -34,5 +34,23 @@ export function channelCredentials(target: string, tls: TlsFiles | undefined): C
   if (tls === undefined) {
     throw invalidArgument(`refusing to connect to ${target} without TLS: TCP needs grpc.tls (ca, cert, key) for mutual TLS`);
   }
+  silenceIpServerNameWarning();
   return ChannelCredentials.createSsl(readFileSync(tls.ca), readFileSync(tls.key), readFileSync(tls.cert));
+}
+
+let ipServerNameWarningSilenced = false;
+
+/**
+ * grpc-js passes a target's IP address as the TLS server name, and Node warns about that once per
+ * process on stderr (DEP0123), in the middle of a command's output. The warning is only about the
+ * SNI field: the server's certificate is still checked against the IP address.
+ */
+function silenceIpServerNameWarning(): void {
+  if (ipServerNameWarningSilenced) return;
+  ipServerNameWarningSilenced = true;
+  const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((...args: unknown[]) => {
+    const code = typeof args[1] === 'object' && args[1] !== null ? (args[1] as { code?: string }).code : args[2];
+    if (code !== 'DEP0123') emitWarning(...args);
+  }) as typeof process.emitWarning;
 }

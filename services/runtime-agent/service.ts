@@ -39,7 +39,7 @@ export function main(telemetry: Telemetry): Promise<void> {
         await layers.init();
         const networks = new NetworkManager(config.node, service.db, new NetworkRepository(service.db), service.events, config.network, service.logger);
         await networks.init();
-        const nodes = new NodeRegistry(config.node, { endpoint: agentAdvertiseAddress(config), labels: config.nodeLabels, version: VERSION }, service.db, service.events, service.nats, config.events.subjectPrefix, service.logger);
+        const nodes = new NodeRegistry(config.node, { endpoint: agentAdvertiseAddress(config), labels: config.nodeLabels, version: VERSION, bridge: config.network.bridgeName }, service.db, service.events, service.nats, config.events.subjectPrefix, service.logger);
         await nodes.register();
         const context: RuntimeContext = {
           node: config.node,

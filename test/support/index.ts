@@ -77,3 +77,4 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
 export { startRuntime, startImageStoreWithRuntime, importBusybox, berthOk, streamEvents, type RuntimeSuite } from './runtime';
 export { startVolumeService, type VolumeSuite } from './volume';
 export { rejectsWith } from './assertions';
+export { startCluster, CLUSTER_IMAGE, type TestCluster, type TestHost, type TestHub, type ClusterPki, type ClusterProcess } from './cluster';

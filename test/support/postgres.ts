@@ -1,9 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { freePort } from './nats';
 
 const run = promisify(execFile);
 
@@ -27,12 +28,19 @@ function postgresUser(): { uid: number; gid: number } {
   return { uid: Number(fields[2]), gid: Number(fields[3]) };
 }
 
+export interface TestPostgresOptions {
+  /** An address to listen on over TCP too (on a free port): then adminUrl is a TCP URL of it. */
+  listen?: string;
+  /** A subnet (CIDR) whose clients are trusted over TCP, as a cluster's hosts are. */
+  trustSubnet?: string;
+}
+
 /**
  * A throwaway PostgreSQL cluster for a test run: initdb into a temporary directory, reachable only
- * through a unix socket there, with fsync off (the data dies with the run). As root it runs as the
- * postgres user, since Postgres refuses to run as root.
+ * through a unix socket there (unless options.listen), with fsync off (the data dies with the run).
+ * As root it runs as the postgres user, since Postgres refuses to run as root.
  */
-export async function startTestPostgres(): Promise<TestPostgres> {
+export async function startTestPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-test-pg-'));
   const data = join(dir, 'data');
   const socketDir = join(dir, 'run');
@@ -50,17 +58,22 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     gid: user?.gid,
     cwd: dir,
   });
+  // pg_hba.conf is read top down: initdb's lines reject TCP from loopback only, so this one is reached.
+  if (options.trustSubnet !== undefined) appendFileSync(join(data, 'pg_hba.conf'), `host all all ${options.trustSubnet} trust\n`);
+  const port = options.listen === undefined ? undefined : await freePort(options.listen);
+  const listening = options.listen === undefined ? ['-c', 'listen_addresses='] : ['-c', `listen_addresses=${options.listen}`, '-p', String(port)];
   const server: ChildProcess = spawn(
     join(bin, 'postgres'),
-    ['-D', data, '-k', socketDir, '-c', 'listen_addresses=', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],
+    ['-D', data, '-k', socketDir, ...listening, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],
     { uid: user?.uid, gid: user?.gid, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
   server.stderr!.on('data', (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-4000);
   });
-  // "localhost" only makes the URL well-formed: pg connects to the socket directory in ?host=.
-  const adminUrl = `postgresql://berth@localhost/postgres?host=${encodeURIComponent(socketDir)}`;
+  // On the socket, "localhost" only makes the URL well-formed: pg connects to the directory in ?host=.
+  const adminUrl =
+    options.listen === undefined ? `postgresql://berth@localhost/postgres?host=${encodeURIComponent(socketDir)}` : `postgresql://berth@${options.listen}:${port}/postgres`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     const client = new Client({ connectionString: adminUrl });

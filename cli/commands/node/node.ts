@@ -51,3 +51,19 @@ export async function drainNode(args: string[]): Promise<number> {
   process.stdout.write(`${positionals[0]}\n`);
   return 0;
 }
+
+/** `berth node rm [--force] NODE...`: forget nodes that left (silent already). */
+export async function removeNodes(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { force: { type: 'boolean', short: 'f' } }, 'node rm');
+  if (positionals.length === 0) throw invalidArgument('node rm: give at least one node');
+  const service = nodeService();
+  try {
+    for (const name of positionals) {
+      await service.call((m, o, cb) => service.client.removeNode({ node: name, force: values.force ?? false }, m, o, cb));
+      process.stdout.write(`${name}\n`);
+    }
+  } finally {
+    service.close();
+  }
+  return 0;
+}

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { invalidArgument } from '../../../libs/errors';
+import { invalidArgument, isBerthError } from '../../../libs/errors';
 import { filterLists } from '../../../libs/filters';
 import { isForwarded, openUpload, peekFirst, type CallContext } from '../../../libs/grpc';
 import type { MethodDefinition } from '@grpc/grpc-js';
@@ -16,6 +16,7 @@ import {
   cpuPercent,
   createContainer,
   execInContainer,
+  findContainer,
   findLocalContainer,
   killContainer,
   listContainers,
@@ -123,9 +124,16 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       containers: await summaries(context, await listContainers(context, { all: request.all, filters: filterLists(request.filters) })),
     })),
 
-    inspect: routed.unary(methods.inspect, async (request: runtime.InspectRequest) => ({
-      container: await detail(context, await findLocalContainer(context, request.container)),
-    })),
+    inspect: rpc.unary(async (request: runtime.InspectRequest, call) => {
+      // null: the container's node is unreachable. Its record is still here to show, its state unknown (as ps shows it).
+      const remote = await router.forwarderFor(request.container, call).catch((err: unknown) => {
+        if (isBerthError(err, 'unavailable')) return null;
+        throw err;
+      });
+      if (remote) return remote.unary(methods.inspect, request, call);
+      const container = remote === null ? await findContainer(context, request.container) : await findLocalContainer(context, request.container);
+      return { container: await detail(context, container, remote === null) };
+    }),
 
     logs: routed.serverStream<runtime.LogsRequest, runtime.LogsResponse>(methods.logs, async (request, send, call) => {
       const lines = containerLogs(
@@ -300,7 +308,7 @@ async function summaries(context: RuntimeContext, containers: Container[]): Prom
   return containers.map((container) => toSummary(container, attachments.get(container.id), unreachable.has(container.node)));
 }
 
-async function detail(context: RuntimeContext, container: Container): Promise<runtime.ContainerDetail> {
+async function detail(context: RuntimeContext, container: Container, nodeUnreachable = false): Promise<runtime.ContainerDetail> {
   const attachments = await context.networks.attachmentsOf([container.id]);
-  return toDetail(container, context.stateDir, context.layers, attachments.get(container.id));
+  return toDetail(container, context.stateDir, context.layers, attachments.get(container.id), nodeUnreachable);
 }

@@ -22,7 +22,11 @@ export function toSummary(container: Container, attachments: ContainerAttachment
   };
 }
 
-export function toDetail(container: Container, stateDir: string, layers: LayerStore, attachments: ContainerAttachments | undefined): runtime.ContainerDetail {
+/**
+ * A container as inspect shows it. The record of a container whose node is unreachable is shown
+ * with its state unknown and without the paths on that node's disk, which this agent cannot know.
+ */
+export function toDetail(container: Container, stateDir: string, layers: LayerStore, attachments: ContainerAttachments | undefined, nodeUnreachable = false): runtime.ContainerDetail {
   const { spec } = container;
   const paths = containerPaths(stateDir, container.id);
   return {
@@ -30,7 +34,7 @@ export function toDetail(container: Container, stateDir: string, layers: LayerSt
     name: container.name,
     created: container.createdAt,
     state: {
-      status: container.state,
+      status: nodeUnreachable ? 'unknown' : container.state,
       pid: container.pid,
       exitCode: container.exitCode,
       error: container.error,
@@ -78,13 +82,15 @@ export function toDetail(container: Container, stateDir: string, layers: LayerSt
     restartCount: container.restartCount,
     node: container.node,
     placement: container.placement,
-    graphDriver: {
-      LowerDir: [...container.layers].reverse().map((chainId) => layers.path(chainId)).join(':'),
-      UpperDir: paths.overlay.upper,
-      WorkDir: paths.overlay.work,
-      MergedDir: paths.overlay.merged,
-    },
-    logPath: paths.log,
+    graphDriver: nodeUnreachable
+      ? {}
+      : {
+          LowerDir: [...container.layers].reverse().map((chainId) => layers.path(chainId)).join(':'),
+          UpperDir: paths.overlay.upper,
+          WorkDir: paths.overlay.work,
+          MergedDir: paths.overlay.merged,
+        },
+    logPath: nodeUnreachable ? '' : paths.log,
     runtime: spec.runtime,
     mountPoints: spec.mounts.map(toMountPoint),
     networks: (attachments?.endpoints ?? []).map((endpoint) => toEndpoint(endpoint, container.name)),

@@ -12,6 +12,10 @@ export function nodeHandlers(service: ServiceContext, nodes: NodeRegistry): node
       await nodes.drain(request.node, !request.undo);
       return {};
     }),
+    removeNode: rpc.unary(async (request: node.RemoveNodeRequest) => {
+      await nodes.remove(request.node, request.force);
+      return {};
+    }),
   };
 }
 

@@ -32,20 +32,29 @@ async function ipBatch(commands: string[][], namespace?: string): Promise<void> 
   });
 }
 
-function linkExists(name: string): boolean {
-  return existsSync(`/sys/class/net/${name}`);
+/**
+ * Asked of the kernel, not read from /sys/class/net: sysfs shows the links of the network namespace
+ * it was mounted in, which is not the agent's when the agent was started in another one.
+ */
+async function linkExists(name: string): Promise<boolean> {
+  try {
+    await ip(['link', 'show', 'dev', name]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A bridge with the gateway address, up; one that exists keeps what it has and gets what it lacks. */
 export async function ensureBridge(name: string, gateway: string, prefix: number): Promise<void> {
-  if (!linkExists(name)) await ip(['link', 'add', 'name', name, 'type', 'bridge']);
+  if (!(await linkExists(name))) await ip(['link', 'add', 'name', name, 'type', 'bridge']);
   const addresses = await ip(['-o', '-4', 'addr', 'show', 'dev', name]);
   if (!addresses.includes(` ${gateway}/${prefix} `)) await ip(['addr', 'add', `${gateway}/${prefix}`, 'dev', name]);
   await ip(['link', 'set', name, 'up']);
 }
 
 export async function removeLink(name: string): Promise<void> {
-  if (linkExists(name)) await ip(['link', 'delete', name]);
+  if (await linkExists(name)) await ip(['link', 'delete', name]);
 }
 
 /** The path runc joins. */
