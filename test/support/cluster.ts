@@ -11,13 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
 import { checkHealth } from '../../libs/grpc';
 import { createCa, issueCertificate, type IssuedCertificate } from '../../libs/pki';
 import { overlaps, parseSubnet } from '../../services/runtime-agent/network/addresses';
 import { routedSubnets } from '../../services/runtime-agent/network/links';
 import { berthEnvironment } from './berth';
-import { eventually, testEventSettings } from './index';
+import { adminQuery, eventually, testEventSettings } from './index';
 import { freePort, TestNats } from './nats';
 import { serviceEntry } from './paths';
 import { startTestPostgres } from './postgres';
@@ -424,15 +423,5 @@ async function command(program: string, args: string[]): Promise<void> {
   } catch (err) {
     const stderr = ((err as { stderr?: string }).stderr ?? '').trim();
     throw new Error(`${program} ${args.join(' ')}: ${stderr || (err as Error).message}`);
-  }
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
   }
 }

@@ -54,7 +54,8 @@ export function testEventSettings(overrides: Partial<EventSettings> = {}): Event
   };
 }
 
-async function adminQuery(url: string, sql: string): Promise<void> {
+/** Runs one statement as the admin URL's user. */
+export async function adminQuery(url: string, sql: string): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {

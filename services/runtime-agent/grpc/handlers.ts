@@ -152,7 +152,7 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       const remote = await router.forwarderFor(start.value.container, call);
       if (remote !== undefined) return remote.bidiStream(methods.attach, messages, send, call);
       const iterator = messages[Symbol.asyncIterator]();
-      await iterator.next();
+      await iterator.next(); // the start message, read above as first
       const output = inOrder((message: runtime.AttachResponse['message']) => send({ message }));
       const forward = output.push;
       const exitCode = await attachContainer(
@@ -172,7 +172,7 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       const remote = await router.forwarderFor(start.value.container, call);
       if (remote !== undefined) return remote.bidiStream(methods.exec, messages, send, call);
       const iterator = messages[Symbol.asyncIterator]();
-      await iterator.next();
+      await iterator.next(); // the start message, read above as first
       const output = inOrder((message: runtime.ExecResponse['message']) => send({ message }));
       const forward = output.push;
       const exitCode = await execInContainer(
