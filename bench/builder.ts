@@ -9,8 +9,8 @@ import { RuncFloor } from './runtime/floor';
 import { IMAGE, importBusybox } from './runtime/suite';
 import { scoped } from './scope';
 import { startBerth, type BenchBerth } from './services';
-import { median, timed } from './stats';
-import type { Row } from './table';
+import { fixed, median, summarize, timed } from './stats';
+import { ratioGoal, type Row } from './table';
 
 const WARM_UPS = 1;
 const COLD_RUNS = 3;
@@ -89,31 +89,31 @@ export function benchBuilder(shared: SharedServices): Promise<Row[]> {
       cached.push(built);
     }
 
-    const coldServer = median(cold.map((b) => b.server));
-    const floor = median(floorTimes);
-    const cachedServer = median(cached.map((b) => b.server));
-    const met = (ok: boolean) => (ok ? 'met' : 'missed');
+    const coldRow: Row = {
+      id: 'builder-cold',
+      name: `build, cold (multi-stage, ${RUNS.length} RUN + ${COPIES} COPY)`,
+      unit: 's',
+      berth: summarize(cold.map((b) => b.server)),
+      floor: summarize(floorTimes),
+      floorName: 'its RUN commands in runc',
+      detail:
+        `builder time of --no-cache; CLI wall ${median(cold.map((b) => b.wall)).toFixed(3)} s (median); ` +
+        `floor: each RUN's command started directly with \`runc run\` in one root filesystem, timed, summed`,
+    };
+    const cachedServer = summarize(cached.map((b) => b.server));
     return [
+      { ...coldRow, goal: ratioGoal(coldRow, COLD_GOAL_RATIO) },
       {
-        name: `build, cold (multi-stage, ${RUNS.length} RUN + ${COPIES} COPY)`,
-        berth: coldServer,
-        floor,
-        floorName: 'its RUN commands in runc',
-        unit: 's',
-        detail:
-          `builder time of --no-cache, median of ${COLD_RUNS}; CLI wall ${median(cold.map((b) => b.wall)).toFixed(3)} s; ` +
-          `floor: each RUN's command started directly with \`runc run\` in one root filesystem, timed, summed; ` +
-          `goal ≤ ${COLD_GOAL_RATIO} (${met(coldServer / floor <= COLD_GOAL_RATIO)})`,
-      },
-      {
+        id: 'builder-cached',
         name: 'build, fully cached rebuild',
-        berth: cachedServer,
-        floor: CACHED_GOAL_SECONDS,
-        floorName: 'the goal',
         unit: 's',
+        berth: cachedServer,
+        floor: fixed(CACHED_GOAL_SECONDS),
+        floorName: 'the goal (no floor)',
+        goal: { text: `median < ${CACHED_GOAL_SECONDS * 1000} ms`, met: cachedServer.median < CACHED_GOAL_SECONDS },
         detail:
-          `builder time, median of ${CACHED_RUNS}, all ${CACHEABLE_STEPS} steps but the FROMs from the cache; CLI wall ${median(cached.map((b) => b.wall)).toFixed(3)} s; ` +
-          `goal < ${CACHED_GOAL_SECONDS * 1000} ms (${met(cachedServer < CACHED_GOAL_SECONDS)})`,
+          `builder time, all ${CACHEABLE_STEPS} steps but the FROMs from the cache; ` +
+          `CLI wall ${median(cached.map((b) => b.wall)).toFixed(3)} s (median)`,
       },
     ];
   });

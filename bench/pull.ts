@@ -7,8 +7,8 @@ import { berth, buildImage, skopeoCopy, startRegistry, writeOciLayout } from '..
 import type { SharedServices } from '../test/support/shared';
 import { scoped } from './scope';
 import { startBerth } from './services';
-import { median, timed } from './stats';
-import type { Row } from './table';
+import { median, summarize, timed } from './stats';
+import { ratioGoal, type Row } from './table';
 
 const LAYERS = 4;
 // Two 100 MB layers beside the image's busybox and small layers: ~200 MB in 4 layers.
@@ -54,15 +54,17 @@ export function benchPull(shared: SharedServices): Promise<Row> {
       skopeoTimes.push(copyTime);
       rmSync(target, { recursive: true, force: true });
     }
-    const berthTime = median(berthTimes);
     const megabytes = bytes / 1e6;
-    return {
+    const row: Row = {
+      id: 'pull',
       name: `pull ${Math.round(megabytes)} MB in ${LAYERS} layers`,
-      berth: berthTime,
-      floor: median(skopeoTimes),
-      floorName: 'skopeo copy to dir',
       unit: 's',
-      detail: `${(megabytes / berthTime).toFixed(0)} MB/s, median of ${RUNS}`,
+      berth: summarize(berthTimes),
+      floor: summarize(skopeoTimes),
+      floorName: 'skopeo copy to dir',
+      detail: `${(megabytes / median(berthTimes)).toFixed(0)} MB/s (median of ${RUNS})`,
     };
+    // The goal: a pull at least as fast as skopeo's.
+    return { ...row, goal: ratioGoal(row, 1) };
   });
 }

@@ -25,6 +25,11 @@ export async function scoped<T>(body: (defer: Defer) => Promise<T>): Promise<T> 
   }
 }
 
+/** Whether a signal came: a long loop stops starting new work once it has. */
+export function isInterrupted(): boolean {
+  return interrupted !== undefined;
+}
+
 /**
  * Ctrl-C or SIGTERM: the open scopes' cleanups run (innermost first), then the process exits. The
  * benchmark under way goes on meanwhile and fails as its services go: see exitAfterCleanup.

@@ -23,9 +23,9 @@ export interface BenchBerth {
 /**
  * Starts the named services, in order, on the run's Postgres and NATS. Deferred: kill them, then
  * remove whatever their containers left on the host (processes, mounts, cgroups, runc state), their
- * database and their directories.
+ * database and their directories. extraEnv is added to (or overrides) the services' environment.
  */
-export async function startBerth(shared: SharedServices, names: string[], defer: Defer): Promise<BenchBerth> {
+export async function startBerth(shared: SharedServices, names: string[], defer: Defer, extraEnv: Record<string, string> = {}): Promise<BenchBerth> {
   // Short: conmon's attach socket, STATE/containers/<64 hex>/attach, must fit a socket address (107 bytes).
   const work = mkdtempSync(join(tmpdir(), 'berth-'));
   defer(() => rmSync(work, { recursive: true, force: true }));
@@ -45,6 +45,7 @@ export async function startBerth(shared: SharedServices, names: string[], defer:
     BERTH_LOG_LEVEL: 'info',
     BERTH_LOG_FORMAT: 'json',
     ...testNetworkSettings(),
+    ...extraEnv,
   });
   const pids: Record<string, number> = {};
   const outputs: Record<string, string> = {};

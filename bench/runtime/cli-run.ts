@@ -1,5 +1,5 @@
 import { berth, runCommand } from '../../test/support';
-import { median, timed } from '../stats';
+import { median, summarize, timed } from '../stats';
 import type { Row } from '../table';
 import type { RuncFloor } from './floor';
 import { IMAGE, type RuntimeBench } from './suite';
@@ -29,13 +29,15 @@ export async function benchCliRun(bench: RuntimeBench, floor: RuncFloor): Promis
     floorTimes.push(floorTime);
     nodeTimes.push(nodeTime);
   }
-  const berthTime = median(berthTimes);
+  const berthStats = summarize(berthTimes);
   return {
+    id: 'runtime-cli-run',
     name: `berth run --rm ${IMAGE} true (CLI)`,
-    berth: berthTime,
-    floor: median(floorTimes),
-    floorName: 'runc run',
     unit: 's',
-    detail: `median of ${RUNS}; target ≤ ${TARGET_SECONDS} s (${berthTime <= TARGET_SECONDS ? 'met' : 'missed'}); \`node -e ''\` alone ${median(nodeTimes).toFixed(3)} s`,
+    berth: berthStats,
+    floor: summarize(floorTimes),
+    floorName: 'runc run',
+    goal: { text: `median ≤ ${TARGET_SECONDS * 1000} ms`, met: berthStats.median <= TARGET_SECONDS },
+    detail: `\`node -e ''\` alone ${(median(nodeTimes) * 1000).toFixed(0)} ms (median)`,
   };
 }

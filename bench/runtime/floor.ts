@@ -64,9 +64,15 @@ export class RuncFloor {
     await this.runc(['delete', '--force', id]);
   }
 
-  private async runc(args: string[]): Promise<void> {
+  /** `runc list`: every container in the root (the agent's as well as the floor's), as a table; its lines. */
+  async list(): Promise<string[]> {
+    return (await this.runc(['list'])).trimEnd().split('\n');
+  }
+
+  private async runc(args: string[]): Promise<string> {
     const result = await runCommand('runc', ['--root', this.root, ...args], process.env);
     if (result.code !== 0) throw new Error(`runc ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`);
+    return result.stdout;
   }
 }
 

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { summarize } from '../stats';
 import type { Row } from '../table';
 import { inspectContainer, removeContainers, startContainers } from './containers';
 import { conmonPids, pssBytes, rssBytes } from './memory';
@@ -11,8 +12,9 @@ const SETTLE_MS = 2_000;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
 
 /**
- * What an idle container adds to the host beyond its own process: its conmon, and the agent's growth
- * (both RSS), per container, for 20 `sleep 1000`; against the RSS of the sleep itself.
+ * What an idle container adds to the host beyond its own process: its conmon (RSS), and the agent's
+ * RSS growth shared out evenly, for 20 `sleep 1000`, one sample per container; against the RSS of
+ * each sleep itself.
  */
 export async function benchIdleMemory(bench: RuntimeBench): Promise<Row> {
   const agentPid = bench.berth.pid('runtime-agent');
@@ -23,17 +25,17 @@ export async function benchIdleMemory(bench: RuntimeBench): Promise<Row> {
     const agentGrowth = rssBytes(agentPid) - agentBefore;
     const conmons = conmonPids(bench.berth.stateDir);
     if (conmons.length !== COUNT) throw new Error(`found ${conmons.length} conmon processes for ${COUNT} containers`);
-    const conmonRss = sum(conmons.map(rssBytes));
-    const conmonPss = sum(conmons.map(pssBytes));
+    const conmonRss = conmons.map(rssBytes);
+    const conmonPss = conmons.map(pssBytes);
     const sleepPids = await Promise.all(ids.map(async (id) => (await inspectContainer(bench, id)).state!.pid));
-    const sleepRss = sum(sleepPids.map(rssBytes));
     return {
+      id: 'runtime-idle-memory',
       name: `memory per idle container (${COUNT})`,
-      berth: (conmonRss + agentGrowth) / COUNT,
-      floor: sleepRss / COUNT,
-      floorName: 'RSS of the sleep',
       unit: 'bytes',
-      detail: `conmon ${mib(conmonRss / COUNT)} RSS (${mib(conmonPss / COUNT)} PSS) + agent ${mib(agentGrowth / COUNT)} (${mib(agentGrowth)} for ${COUNT})`,
+      berth: summarize(conmonRss.map((rss) => rss + agentGrowth / COUNT)),
+      floor: summarize(sleepPids.map(rssBytes)),
+      floorName: 'RSS of the sleep',
+      detail: `conmon ${mib(sum(conmonRss) / COUNT)} RSS (${mib(sum(conmonPss) / COUNT)} PSS) + agent ${mib(agentGrowth / COUNT)} (${mib(agentGrowth)} for ${COUNT}), means`,
     };
   } finally {
     await removeContainers(bench, ids);

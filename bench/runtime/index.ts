@@ -6,7 +6,7 @@ import { RuncFloor } from './floor';
 import { benchIdleMemory } from './idle-memory';
 import { benchRunToExit } from './run-to-exit';
 import { benchStartMany } from './start-many';
-import { startRuntimeBench, type RuntimeBench } from './suite';
+import { errorLines, startRuntimeBench, type RuntimeBench } from './suite';
 
 export interface RuntimeBenchmark {
   /** What the run's filter argument matches. */
@@ -36,13 +36,4 @@ export function runRuntimeBenchmarks(shared: SharedServices, benchmarks: Runtime
     }
     return rows;
   });
-}
-
-/** The error lines of a service's JSON log. */
-function errorLines(log: string): string {
-  return log
-    .split('\n')
-    .filter((line) => /^\{"level":"(error|fatal)"/.test(line))
-    .map((line) => `${line}\n`)
-    .join('');
 }

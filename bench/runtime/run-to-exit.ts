@@ -1,5 +1,5 @@
-import { median, percentile, timed } from '../stats';
-import type { Row } from '../table';
+import { median, summarize, timed } from '../stats';
+import { ratioGoal, type Row } from '../table';
 import { createContainer, removeContainer, startContainer, waitContainer } from './containers';
 import type { RuncFloor } from './floor';
 import type { RuntimeBench } from './suite';
@@ -34,16 +34,17 @@ export async function benchRunToExit(bench: RuntimeBench, floor: RuncFloor): Pro
   }
   const totals = phases.map((p) => p.create + p.start + p.wait + p.remove);
   const ms = (phase: keyof Phases) => `${phase} ${(median(phases.map((p) => p[phase])) * 1000).toFixed(0)}`;
-  return {
+  const row: Row = {
+    id: 'runtime-run-to-exit',
     name: 'run `true` to exit (gRPC)',
-    berth: median(totals),
-    floor: median(floorTimes),
-    floorName: 'runc run',
     unit: 's',
-    detail:
-      `median of ${RUNS}; p99 ${percentile(totals, 99).toFixed(3)} s vs ${percentile(floorTimes, 99).toFixed(3)} s; ` +
-      `medians in ms: ${(['create', 'start', 'wait', 'remove'] as const).map(ms).join(', ')}`,
+    berth: summarize(totals),
+    floor: summarize(floorTimes),
+    floorName: 'runc run',
+    detail: `medians in ms: ${(['create', 'start', 'wait', 'remove'] as const).map(ms).join(', ')}`,
   };
+  // The goal: a container run to its exit within 2× of runc's.
+  return { ...row, goal: ratioGoal(row, 2) };
 }
 
 async function runToExit(bench: RuntimeBench): Promise<Phases> {

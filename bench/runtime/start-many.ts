@@ -1,4 +1,4 @@
-import { timed } from '../stats';
+import { summarize, timed } from '../stats';
 import type { Row } from '../table';
 import { removeContainers, startContainers } from './containers';
 import type { RuncFloor } from './floor';
@@ -19,11 +19,12 @@ export async function benchStartMany(bench: RuntimeBench, floor: RuncFloor): Pro
   const [, floorTime] = await timed(() => Promise.all(floorIds.map((id) => floor.runDetached(id))));
   const [, floorRemoveTime] = await timed(() => Promise.all(floorIds.map((id) => floor.delete(id))));
   return {
+    id: 'runtime-start-50',
     name: `${COUNT} containers started at once (gRPC)`,
-    berth: berthTime,
-    floor: floorTime,
-    floorName: `${COUNT} × runc run -d`,
     unit: 's',
+    berth: summarize([berthTime]),
+    floor: summarize([floorTime]),
+    floorName: `${COUNT} × runc run -d`,
     detail: `all running; then removed (force) in ${removeTime.toFixed(3)} s vs runc delete --force ${floorRemoveTime.toFixed(3)} s`,
   };
 }

@@ -26,8 +26,8 @@ export interface RuntimeBench {
   call<Res>(invoke: RuntimeInvoke<Res>): Promise<Res>;
 }
 
-export async function startRuntimeBench(shared: SharedServices, defer: Defer): Promise<RuntimeBench> {
-  const suite = await startBerth(shared, ['image-store', 'runtime-agent'], defer);
+export async function startRuntimeBench(shared: SharedServices, defer: Defer, extraEnv: Record<string, string> = {}): Promise<RuntimeBench> {
+  const suite = await startBerth(shared, ['image-store', 'runtime-agent'], defer, extraEnv);
   await importBusybox(suite);
   const endpoint = suite.endpoint('runtime-agent');
   // Generous: 50 containers started at once on 2 busy cores queue behind each other.
@@ -42,4 +42,13 @@ export async function importBusybox(suite: BenchBerth): Promise<void> {
   writeFileSync(tar, gunzipSync((await busyboxLayer()).blob));
   const imported = await berth(['import', '-c', 'CMD ["sh"]', tar, IMAGE], suite.env);
   if (imported.code !== 0) throw new Error(`berth import failed: ${imported.stderr}`);
+}
+
+/** The error lines of a service's JSON log. */
+export function errorLines(log: string): string {
+  return log
+    .split('\n')
+    .filter((line) => /^\{"level":"(error|fatal)"/.test(line))
+    .map((line) => `${line}\n`)
+    .join('');
 }

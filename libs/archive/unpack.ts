@@ -20,6 +20,11 @@ const writeAsync = promisify(write);
  */
 const SYNC_WRITE_BYTES = 1024 * 1024;
 
+/** Linux's limits: an xattr's value (XATTR_SIZE_MAX), a device's major (12 bits) and minor (20 bits). */
+const MAX_XATTR_VALUE = 64 * 1024;
+const MAX_MAJOR = 0xfff;
+const MAX_MINOR = 0xfffff;
+
 const OPAQUE = '.wh..wh..opq';
 const WHITEOUT = '.wh.';
 
@@ -92,6 +97,12 @@ export async function unpackTar(source: Readable, root: string, options: Extract
     for await (const entry of reader) {
       try {
         await extractEntry(root, entry.header, entry as unknown as Readable, rules, result);
+      } catch (err) {
+        // A name or link target longer than Linux takes is the archive's doing, not this host's.
+        if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') {
+          throw invalidArgument(`${rules.entry} "${entry.header.name}" has a name or link target too long for Linux`);
+        }
+        throw err;
       } finally {
         entry.resume();
       }
@@ -102,20 +113,22 @@ export async function unpackTar(source: Readable, root: string, options: Extract
     await Promise.all([unpacking, consume]);
   } catch (err) {
     if (isBerthError(err)) throw err;
-    // zlib's and the tar parser's complaints are about the data, not about this host.
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (code.startsWith('Z_') || /tar|header|unexpected end/i.test((err as Error).message)) {
+    // zlib's and the tar parser's complaints are about the data, not about this host. The parser's
+    // errors have no code: a system call's error (code ENOSPC...) may name a path with "tar" in it,
+    // and a failed command's code is its exit status, a number.
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((typeof code === 'string' && code.startsWith('Z_')) || (code === undefined && /tar|header|unexpected end/i.test((err as Error).message))) {
       throw invalidArgument(`${rules.archive} is not a valid ${options.gzip ? 'gzip-compressed ' : ''}tar: ${(err as Error).message}`);
     }
     throw err;
   }
   result.diffId = `sha256:${hash.digest('hex')}`;
-  for (const directory of result.opaque) await setXattr(join(root, directory), 'trusted.overlay.opaque', Buffer.from('y'));
   return result;
 }
 
 /** A tar name as a path inside the root: a leading "/" dropped, and a name that climbs out refused. */
 function relativeName(raw: string, rules: Rules): string {
+  if (raw.includes('\0')) throw invalidArgument(`${rules.entry} ${JSON.stringify(raw)} has a NUL byte in its name`);
   const name = posix.normalize(raw.replace(/^\/+/, '')).replace(/\/$/, '');
   if (name === '..' || name.startsWith('../')) throw invalidArgument(`${rules.entry} "${raw}" leaves ${rules.root}`);
   return name === '.' ? '' : name;
@@ -123,9 +136,10 @@ function relativeName(raw: string, rules: Rules): string {
 
 async function extractEntry(root: string, header: Header, data: Readable, rules: Rules, result: ExtractResult): Promise<void> {
   const name = relativeName(header.name, rules);
+  checkHeader(header, rules);
   if (name === '') {
     // The root itself: it exists already, and keeps its attributes unless the rules take the archive's.
-    if (rules.rootEntry && header.type === 'directory') await setAttributes(root, header);
+    if (rules.rootEntry && header.type === 'directory') await setAttributes(root, header, rules);
     return;
   }
   const parts = name.split('/');
@@ -134,6 +148,9 @@ async function extractEntry(root: string, header: Header, data: Readable, rules:
   const relativeParent = parts.join('/');
 
   if (rules.overlayWhiteouts && base === OPAQUE) {
+    // Marked now, while parent is a directory checked to be in the root: a later entry may replace a
+    // component of it with a symlink, through which a mark made at the end would land outside.
+    await setXattr(parent, 'trusted.overlay.opaque', Buffer.from('y'));
     result.opaque.push(relativeParent);
     return;
   }
@@ -175,6 +192,7 @@ async function extractEntry(root: string, header: Header, data: Readable, rules:
       break;
     }
     case 'symlink':
+      if (!header.linkname || header.linkname.includes('\0')) throw invalidArgument(`${rules.entry} "${header.name}" has ${header.linkname ? 'a NUL byte in its' : 'an empty'} link target`);
       symlinkSync(header.linkname ?? '', path);
       break;
     case 'link': {
@@ -198,7 +216,7 @@ async function extractEntry(root: string, header: Header, data: Readable, rules:
     default:
       return; // other kinds (sockets, GNU extensions) have no place in an image
   }
-  await setAttributes(path, header);
+  await setAttributes(path, header, rules);
   result.entries++;
 }
 
@@ -206,15 +224,41 @@ async function writeFully(fd: number, chunk: Buffer): Promise<void> {
   for (let offset = 0; offset < chunk.length; ) offset += (await writeAsync(fd, chunk, offset, chunk.length - offset)).bytesWritten;
 }
 
+/**
+ * Refuses, before anything is written, header fields no file can have: tar's numeric fields are
+ * octal text or base-256, and a damaged or hostile one reads as NaN, a negative or a huge number,
+ * which lchown, utimes and mknod would throw on or take for something else (-1: "leave unchanged").
+ */
+function checkHeader(header: Header, rules: Rules): void {
+  const id = (value: number | undefined) => value === undefined || (Number.isInteger(value) && value >= 0 && value < 0xffffffff);
+  if (!id(header.uid) || !id(header.gid)) throw invalidArgument(`${rules.entry} "${header.name}" has an invalid owner ${header.uid}:${header.gid}`);
+  if (header.mtime !== undefined && Number.isNaN(header.mtime.getTime())) throw invalidArgument(`${rules.entry} "${header.name}" has an invalid modification time`);
+  if (header.type === 'character-device' || header.type === 'block-device') {
+    const { devmajor = 0, devminor = 0 } = header;
+    if (!(Number.isInteger(devmajor) && devmajor >= 0 && devmajor <= MAX_MAJOR && Number.isInteger(devminor) && devminor >= 0 && devminor <= MAX_MINOR)) {
+      throw invalidArgument(`${rules.entry} "${header.name}" has the device number ${devmajor}:${devminor}, which Linux cannot have`);
+    }
+  }
+}
+
 /** Gives a written entry the archive's owner, mode, times and xattrs (trusted.overlay.* never). */
-async function setAttributes(path: string, header: Header): Promise<void> {
+async function setAttributes(path: string, header: Header, rules: Rules): Promise<void> {
   lchownSync(path, header.uid ?? 0, header.gid ?? 0);
   if (header.type !== 'symlink') chmodSync(path, (header.mode ?? 0o644) & 0o7777);
   const mtime = header.mtime ?? new Date(0);
   lutimesSync(path, mtime, mtime);
   for (const [key, value] of Object.entries((header.pax as Record<string, string> | undefined) ?? {})) {
     const xattr = key.startsWith('SCHILY.xattr.') ? key.slice('SCHILY.xattr.'.length) : undefined;
-    if (xattr !== undefined && !xattr.startsWith('trusted.overlay.') && header.type !== 'symlink') await setXattr(path, xattr, Buffer.from(String(value), 'latin1'));
+    if (xattr === undefined || xattr.startsWith('trusted.overlay.') || header.type === 'symlink') continue;
+    const bytes = Buffer.from(String(value), 'latin1');
+    if (bytes.length > MAX_XATTR_VALUE) throw invalidArgument(`${rules.entry} "${header.name}" has an extended attribute "${xattr}" of ${bytes.length} bytes, more than Linux holds`);
+    try {
+      await setXattr(path, xattr, bytes);
+    } catch (err) {
+      // setfattr fails as the kernel refuses: a name in no namespace, a value it does not take.
+      const reason = ((err as { stderr?: string }).stderr ?? '').trim().split('\n').at(-1)?.replace(/^setfattr: [^:]*: /, '') || (err as Error).message;
+      throw invalidArgument(`${rules.entry} "${header.name}" has an extended attribute "${xattr}" that cannot be set: ${reason}`);
+    }
   }
 }
 
@@ -235,5 +279,6 @@ function directoryInRoot(root: string, parts: string[], raw: string, rules: Rule
 }
 
 async function setXattr(path: string, name: string, value: Buffer): Promise<void> {
-  await run('setfattr', ['-h', '-n', name, '-v', `0x${value.toString('hex')}`, path]);
+  // In base64 ("0s"): in hex, a value of 64 KiB, which Linux allows, is longer than an argument may be.
+  await run('setfattr', ['-h', '-n', name, '-v', `0s${value.toString('base64')}`, path]);
 }

@@ -36,6 +36,9 @@ export function openDatabase(options: DatabaseOptions): Database {
   });
   // An idle client that loses its server must not crash the service; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor one in use: its query fails, and the client also emits 'error', which without a listener
+  // would end the process (a Postgres restart with a transaction open did).
+  pool.on('connect', (client) => client.on('error', () => undefined));
 
   return {
     pool,

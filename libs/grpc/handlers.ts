@@ -8,9 +8,10 @@ import type {
   ServerUnaryCall,
   ServerWritableStream,
 } from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { metrics, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { BerthError } from '../errors';
+import { BerthError, invalidArgument } from '../errors';
 import { activeTraceIds } from '../tracing';
 import { toStatus } from './status';
 
@@ -97,6 +98,36 @@ function sender<Res>(call: ServerWritableStream<unknown, Res>, signal: AbortSign
 }
 
 /**
+ * Refuses a request with a NUL character in any of its strings. No name, path, label, command or
+ * variable can hold one (Postgres text refuses it, and so does every system call that takes a path
+ * or an argument), and a handler that passed one on would fail with an error of the database's or of
+ * Node's, reported as INTERNAL. Bytes fields are data, and are not looked into.
+ */
+export function checkStrings(message: unknown, where = ''): void {
+  const visit = (value: unknown, path: string): void => {
+    if (typeof value === 'string') {
+      if (value.includes('\0')) throw invalidArgument(`${path || 'the request'}${where} contains a NUL character`);
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => visit(item, `${path}[${index}]`));
+    } else if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !(value instanceof Date)) {
+      for (const [key, inner] of Object.entries(value)) {
+        visit(key, `a key of ${path || 'the request'}`);
+        visit(inner, path === '' ? key : `${path}.${key}`);
+      }
+    }
+  };
+  visit(message, '');
+}
+
+/** A client's messages, each checked by checkStrings as it comes. */
+async function* checkedMessages<M>(messages: AsyncIterable<M>): AsyncGenerator<M> {
+  for await (const message of messages) {
+    checkStrings(message, ' in a message');
+    yield message;
+  }
+}
+
+/**
  * Turns async domain functions into grpc-js handlers: each call is logged once with its method, code,
  * duration and trace id, and each error is mapped to a status in one place (toStatus).
  */
@@ -117,6 +148,7 @@ export function handlers(logger: Logger) {
     durations.record(fields.duration_ms / 1000, { rpc: method, code: String(status.code) });
     errors.add(1, { rpc: method, code: String(status.code) });
     if (err instanceof BerthError) logger.info({ ...fields, error: status.details }, `rpc ${method} failed: ${status.details}`);
+    else if (status.code !== grpcStatus.INTERNAL) logger.warn({ ...fields, err }, `rpc ${method} failed: ${status.details}`);
     else logger.error({ ...fields, err }, `rpc ${method} failed with an unexpected error`);
     return status;
   }
@@ -161,19 +193,27 @@ export function handlers(logger: Logger) {
 
   return {
     unary<Req, Res>(fn: (request: Req, context: CallContext) => Promise<Res>): handleUnaryCall<Req, Res> {
-      return (call, callback) => answer(call, callback, (context) => fn(call.request, context));
+      return (call, callback) =>
+        answer(call, callback, (context) => {
+          checkStrings(call.request);
+          return fn(call.request, context);
+        });
     },
 
     /** A client-streaming handler: fn reads the messages as an async iterable and resolves with the response. */
     clientStream<Req, Res>(fn: (messages: AsyncIterable<Req>, context: CallContext) => Promise<Res>): handleClientStreamingCall<Req, Res> {
-      return (call, callback) => answer(call, callback, (context) => fn(call as AsyncIterable<Req>, context));
+      return (call, callback) => answer(call, callback, (context) => fn(checkedMessages(call as AsyncIterable<Req>), context));
     },
 
     /** A server-streaming handler: fn writes messages with send() and resolves when the stream is done. */
     serverStream<Req, Res>(
       fn: (request: Req, send: (message: Res) => Promise<void>, context: CallContext) => Promise<void>,
     ): handleServerStreamingCall<Req, Res> {
-      return (call) => stream(call, (send, context) => fn(call.request, send, context));
+      return (call) =>
+        stream(call, (send, context) => {
+          checkStrings(call.request);
+          return fn(call.request, send, context);
+        });
     },
 
     /** A bidirectional handler: fn reads the client's messages as an async iterable and writes with send(). */
@@ -183,7 +223,7 @@ export function handlers(logger: Logger) {
       // Not the stream's own iterator: at the end of the client's messages it destroys the stream,
       // both ways, and the server could not answer a client that half-closed before the answer.
       return (call) =>
-        stream(call as unknown as ServerWritableStream<unknown, Res>, (send, context) => fn(call.iterator({ destroyOnReturn: false }) as AsyncIterable<Req>, send, context));
+        stream(call as unknown as ServerWritableStream<unknown, Res>, (send, context) => fn(checkedMessages(call.iterator({ destroyOnReturn: false }) as AsyncIterable<Req>), send, context));
     },
   };
 }

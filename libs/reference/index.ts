@@ -43,11 +43,13 @@ export function parseReference(text: string): Reference {
     throw invalidArgument(`invalid reference format: "${text}"`);
   }
   const [, name, tag, digest] = match as unknown as [string, string, string | undefined, string | undefined];
-  if (name.length > MAX_NAME_LENGTH) throw invalidArgument(`invalid reference "${text}": repository name longer than ${MAX_NAME_LENGTH} characters`);
   if (digest !== undefined && !SHA256.test(digest)) {
     throw invalidArgument(`invalid reference "${text}": only sha256 digests of 64 lowercase hex digits are supported`);
   }
   const { domain, path } = splitDomain(name);
+  // The limit is on the normalised name, as Docker has it: "a" * 250 is docker.io/library/ and 250
+  // more, a name that would not parse again once stored.
+  if (domain.length + 1 + path.length > MAX_NAME_LENGTH) throw invalidArgument(`invalid reference "${text}": repository name longer than ${MAX_NAME_LENGTH} characters`);
   return { domain, path, tag: tag ?? (digest === undefined ? DEFAULT_TAG : undefined), digest };
 }
 
@@ -84,10 +86,15 @@ export function formatReference(reference: Reference): string {
   return `${repositoryName(reference)}${reference.tag === undefined ? '' : `:${reference.tag}`}${reference.digest === undefined ? '' : `@${reference.digest}`}`;
 }
 
-/** What Docker shows: "busybox:latest", "someone/app:1", "ghcr.io/o/app:1". */
+/**
+ * What Docker shows: "busybox:latest", "someone/app:1", "ghcr.io/o/app:1". "library/" goes only
+ * where what follows is one component: docker.io/library/a/b is "library/a/b", since "a/b" is
+ * docker.io/a/b, another repository.
+ */
 export function familiarName(normalised: string): string {
   const prefix = `${DEFAULT_DOMAIN}/`;
   if (!normalised.startsWith(prefix)) return normalised;
   const rest = normalised.slice(prefix.length);
-  return rest.startsWith(`${OFFICIAL_REPOSITORY}/`) ? rest.slice(OFFICIAL_REPOSITORY.length + 1) : rest;
+  const official = rest.startsWith(`${OFFICIAL_REPOSITORY}/`) ? rest.slice(OFFICIAL_REPOSITORY.length + 1) : undefined;
+  return official !== undefined && !official.includes('/') ? official : rest;
 }

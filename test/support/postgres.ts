@@ -11,6 +11,8 @@ const run = promisify(execFile);
 export interface TestPostgres {
   /** A superuser URL of the maintenance database. */
   adminUrl: string;
+  /** Stops the server (fast shutdown), waits downMs, and starts it again on the same data. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -62,40 +64,50 @@ export async function startTestPostgres(options: TestPostgresOptions = {}): Prom
   if (options.trustSubnet !== undefined) appendFileSync(join(data, 'pg_hba.conf'), `host all all ${options.trustSubnet} trust\n`);
   const port = options.listen === undefined ? undefined : await freePort(options.listen);
   const listening = options.listen === undefined ? ['-c', 'listen_addresses='] : ['-c', `listen_addresses=${options.listen}`, '-p', String(port)];
-  const server: ChildProcess = spawn(
-    join(bin, 'postgres'),
-    ['-D', data, '-k', socketDir, ...listening, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],
-    { uid: user?.uid, gid: user?.gid, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  server.stderr!.on('data', (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-4000);
-  });
+  const args = ['-D', data, '-k', socketDir, ...listening, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'];
   // On the socket, "localhost" only makes the URL well-formed: pg connects to the directory in ?host=.
   const adminUrl =
     options.listen === undefined ? `postgresql://berth@localhost/postgres?host=${encodeURIComponent(socketDir)}` : `postgresql://berth@${options.listen}:${port}/postgres`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const client = new Client({ connectionString: adminUrl });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.end();
-      break;
-    } catch {
-      await client.end().catch(() => undefined);
-      if (server.exitCode !== null || Date.now() > deadline) throw new Error(`test PostgreSQL did not start:\n${log}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+
+  /** Starts the server on the data directory and waits until it takes connections. */
+  const launch = async (): Promise<ChildProcess> => {
+    const server = spawn(join(bin, 'postgres'), args, { uid: user?.uid, gid: user?.gid, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    server.stderr!.on('data', (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-4000);
+    });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const client = new Client({ connectionString: adminUrl });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.end();
+        return server;
+      } catch {
+        await client.end().catch(() => undefined);
+        if (server.exitCode !== null || Date.now() > deadline) throw new Error(`test PostgreSQL did not start:\n${log}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
-  }
+  };
+  /** Fast shutdown: every session is ended, as when an operator restarts the server. */
+  const shutDown = async (server: ChildProcess): Promise<void> => {
+    if (server.exitCode !== null || server.signalCode !== null) return;
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGINT');
+    await exited;
+  };
+  let server = await launch();
   return {
     adminUrl,
+    async restart(downMs = 0) {
+      await shutDown(server);
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      server = await launch();
+    },
     async stop() {
-      if (server.exitCode === null) {
-        const exited = new Promise((resolve) => server.once('exit', resolve));
-        server.kill('SIGINT');
-        await exited;
-      }
+      await shutDown(server);
       rmSync(dir, { recursive: true, force: true });
     },
   };

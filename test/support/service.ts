@@ -85,14 +85,22 @@ export interface RunningSuite {
  * `berth up` runs them), in the order given. After the test they are killed, and whatever their
  * containers left on the host (processes, mounts, cgroups) is removed before their directories.
  */
-export async function startServices(t: TestContext, names: string[], extraEnv: Record<string, string> = {}): Promise<RunningSuite> {
+export async function startServices(
+  t: TestContext,
+  names: string[],
+  extraEnv: Record<string, string> = {},
+  options: { stateDiskBytes?: number } = {},
+): Promise<RunningSuite> {
   const stateDir = mkdtempSync(join(tmpdir(), 'berth-'));
   const runDir = mkdtempSync(join(tmpdir(), 'berth-run-'));
+  // A state disk of its own that a test can fill: a tmpfs of that size.
+  if (options.stateDiskBytes !== undefined) spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${options.stateDiskBytes},mode=0711`, 'tmpfs', stateDir], { stdio: 'inherit' });
   const children: ChildProcess[] = [];
   t.after(async () => {
     await Promise.all(children.map((child) => stopChild(child, 'SIGKILL')));
     removeContainersOf(stateDir);
     await removeNetworking(stateDir, env);
+    if (options.stateDiskBytes !== undefined) spawnSync('umount', ['-l', stateDir], { stdio: 'ignore' });
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });
   });

@@ -10,6 +10,12 @@ import { BerthError, invalidArgument } from '../../../libs/errors';
  */
 type Variables = Record<string, string>;
 
+/**
+ * How deeply ${...} may nest (${A:-${B:-...}}). Each level is a recursive read; without a bound, a
+ * line of thousands of them overflows the stack (a RangeError, not an error in the Dockerfile).
+ */
+const MAX_NESTING = 100;
+
 /** word expanded as one string (moby's ProcessWord): blanks, even unquoted ones, stay. */
 export function expandWord(word: string, vars: Variables, escape: string): string {
   return new WordLexer(word, vars, escape).read().text;
@@ -25,6 +31,7 @@ export function expandWords(text: string, vars: Variables, escape: string): stri
 
 class WordLexer {
   private position = 0;
+  private depth = 0;
 
   constructor(
     private readonly input: string,
@@ -122,7 +129,9 @@ class WordLexer {
       throw this.error(`unsupported modifier (${emptyIsUnset ? ':' : ''}${operator ?? ''}) in substitution of ${name}`);
     }
     // The word is read (and expanded) even when it is not used, so that its errors show, as in Docker.
+    if (++this.depth > MAX_NESTING) throw this.error(`substitutions nested more than ${MAX_NESTING} deep`);
     const word = this.read(true).text;
+    this.depth--;
     const value = this.lookup(name);
     const isUnset = value === undefined || (emptyIsUnset && value === '');
     switch (operator) {

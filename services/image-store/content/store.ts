@@ -98,6 +98,7 @@ export class ContentStore {
     if (size === undefined) throw notFound(`blob ${digest} not found`);
     const offset = range.offset ?? 0;
     if (offset < 0 || offset > size) throw invalidArgument(`offset ${offset} is outside blob ${digest} of ${size} bytes`);
+    if (range.length !== undefined && range.length < 0) throw invalidArgument(`length ${range.length} is negative: give 0 for the rest of the blob`);
     const end = range.length === undefined || range.length === 0 ? size : Math.min(size, offset + range.length);
     if (end === offset) return { stream: Readable.from([]), size };
     return { stream: createReadStream(this.path(digest), { start: offset, end: end - 1 }), size };

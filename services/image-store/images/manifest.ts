@@ -26,15 +26,29 @@ export function isManifestType(mediaType: string): boolean {
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'must be a sha256 digest');
 
+/**
+ * Text the image-store records in Postgres: no NUL, which text and jsonb cannot hold, and no lone
+ * surrogate ("\udfff" in JSON), which jsonb refuses and text would store as U+FFFD.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const stored = z.string().refine((text) => !text.includes('\0') && !LONE_SURROGATE.test(text), 'must be text without NUL characters or lone surrogates');
+
+/** The earliest and latest times Go's RFC 3339 (four-digit years) writes, all of which Postgres stores. */
+const TIME_RANGE = [Date.parse('0000-01-01T00:00:00Z'), Date.parse('9999-12-31T23:59:59.999Z')] as const;
+const time = z.string().refine((text) => {
+  const parsed = Date.parse(text);
+  return parsed >= TIME_RANGE[0] && parsed <= TIME_RANGE[1];
+}, 'must be an RFC 3339 time');
+
 const platformSchema = z.object({
-  architecture: z.string(),
-  os: z.string(),
-  variant: z.string().optional(),
+  architecture: stored,
+  os: stored,
+  variant: stored.optional(),
   'os.version': z.string().optional(),
 });
 
 export const descriptorSchema = z.object({
-  mediaType: z.string(),
+  mediaType: stored,
   digest,
   size: z.number().int().nonnegative(),
   annotations: z.record(z.string(), z.string()).optional(),
@@ -48,7 +62,8 @@ const manifestSchema = z.object({
   schemaVersion: z.literal(2),
   mediaType: z.string().optional(),
   config: descriptorSchema,
-  layers: z.array(descriptorSchema),
+  // The image's size is their sum, recorded as a bigint: it must be an exact number.
+  layers: z.array(descriptorSchema).refine((layers) => Number.isSafeInteger(layers.reduce((sum, layer) => sum + layer.size, 0)), 'the layers add up to more bytes than can be counted'),
   annotations: z.record(z.string(), z.string()).optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
@@ -71,8 +86,10 @@ export function parseManifest(body: Uint8Array, declaredType?: string): Parsed {
   } catch {
     throw invalidArgument('the manifest is not JSON');
   }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalidArgument('the manifest is not a JSON object');
   const bodyType = (json as { mediaType?: unknown }).mediaType;
   const mediaType = typeof bodyType === 'string' ? bodyType : (declaredType ?? '');
+  if (!stored.safeParse(mediaType).success) throw invalidArgument('the manifest media type must be text without NUL characters or lone surrogates');
   const looksLikeIndex = isIndexType(mediaType) || (mediaType === '' && Array.isArray((json as { manifests?: unknown }).manifests));
   if (looksLikeIndex) {
     const index = indexSchema.safeParse(json);
@@ -86,15 +103,15 @@ export function parseManifest(body: Uint8Array, declaredType?: string): Parsed {
 }
 
 const stringList = z.array(z.string()).nullish();
-const stringMap = z.record(z.string(), z.string()).nullish();
+const storedMap = z.record(stored, stored).nullish();
 const objectSet = z.record(z.string(), z.unknown()).nullish();
 
 const imageConfigSchema = z.object({
-  created: z.string().optional(),
+  created: time.optional(),
   author: z.string().optional(),
-  architecture: z.string().default(''),
-  os: z.string().default(''),
-  variant: z.string().optional(),
+  architecture: stored.default(''),
+  os: stored.default(''),
+  variant: stored.optional(),
   config: z
     .object({
       User: z.string().optional(),
@@ -102,7 +119,7 @@ const imageConfigSchema = z.object({
       Entrypoint: stringList,
       Cmd: stringList,
       WorkingDir: z.string().optional(),
-      Labels: stringMap,
+      Labels: storedMap,
       ExposedPorts: objectSet,
       Volumes: objectSet,
       StopSignal: z.string().optional(),

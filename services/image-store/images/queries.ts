@@ -90,7 +90,7 @@ export async function imageHistory(context: ImageContext, text: string): Promise
     const emptyLayer = entry.empty_layer === true;
     const layer = emptyLayer ? undefined : layers.shift();
     return {
-      created: entry.created === undefined ? undefined : new Date(entry.created),
+      created: timeOf(entry.created),
       createdBy: entry.created_by ?? '',
       comment: entry.comment ?? '',
       emptyLayer,
@@ -111,4 +111,13 @@ export async function resolveForRuntime(context: ImageContext, text: string, pla
     );
   }
   return { ...details, layers: details.manifest.layers };
+}
+
+/**
+ * A history entry's time, or none when it is not one: a config's history is shown, not recorded, and
+ * an image that says "yesterday" there is still an image; a Date of NaN would fail the reply.
+ */
+function timeOf(text: string | undefined): Date | undefined {
+  const time = text === undefined ? NaN : Date.parse(text);
+  return Number.isFinite(time) ? new Date(time) : undefined;
 }

@@ -39,6 +39,11 @@ export function sendError(response: ServerResponse, err: unknown): void {
   response.end(JSON.stringify({ errors: [{ code, message, detail: null }] }));
 }
 
+/** The HTTP status an error is answered with: a 5xx only for what is not the client's doing. */
+export function statusOf(err: unknown): number {
+  return describe(err).status;
+}
+
 function describe(err: unknown): { status: number; code: string; message: string } {
   if (err instanceof RegistryError) return { status: REGISTRY_ERRORS[err.code], code: err.code, message: err.message };
   if (isBerthError(err, 'not_found')) return { status: 404, code: 'NAME_UNKNOWN', message: err.message };

@@ -4,12 +4,13 @@ import { rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { formatReference, parseReference, repositoryName } from '../../../libs/reference';
+import { isBerthError } from '../../../libs/errors';
+import { formatReference, parseReference, repositoryName, type Reference } from '../../../libs/reference';
 import { isDigest, sha256Digest } from '../content';
 import type { GcLock, ImageContext } from '../images';
-import { parseImageConfig, parseManifest, selectPlatform, hostPlatform, type Manifest } from '../images/manifest';
+import { parseImageConfig, parseManifest, selectPlatform, hostPlatform, type ImageConfig, type Manifest } from '../images/manifest';
 import { recordImage } from '../images/record';
-import { RegistryError } from './errors';
+import { RegistryError, type RegistryErrorCode } from './errors';
 
 type Context = ImageContext & { gcLock: GcLock };
 
@@ -47,17 +48,20 @@ export function route(routes: RegistryRoutes, method: string, path: string): { h
 export function registryRoutes(context: Context): RegistryRoutes {
   const uploads = new Map<string, { path: string; size: number }>();
   const uploadPath = (id: string) => join(context.content.root, 'ingest', `upload-${id}`);
-  const repositoryOf = (name: string) => repositoryName(parseReference(name));
+  const repositoryOf = (name: string) => repositoryName(nameOf(name));
 
   async function resolveManifest(name: string, reference: string): Promise<{ digest: string; mediaType: string; size: number }> {
-    const digest = isDigest(reference) ? reference : (await context.repository.findTag(formatReference({ ...parseReference(name), tag: reference, digest: undefined })))?.targetDigest;
+    const digest = isDigest(reference) ? reference : (await context.repository.findTag(formatReference({ ...nameOf(name), tag: reference, digest: undefined })))?.targetDigest;
     const manifest = digest === undefined ? undefined : await context.repository.manifest(digest);
     if (digest === undefined || manifest === undefined) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}:${reference} unknown`);
     return { digest, mediaType: manifest.mediaType, size: manifest.size };
   }
 
   async function storeUpload(id: string, digest: string, response: ServerResponse, name: string): Promise<void> {
-    const upload = uploads.get(id)!;
+    // Taken out of the map at once: a second PUT or a DELETE of the same upload meanwhile finds nothing.
+    const upload = uploads.get(id);
+    if (upload === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown`);
+    uploads.delete(id);
     const lease = context.leases.acquire(UPLOAD_LEASE_MS);
     lease.add(digest);
     try {
@@ -76,8 +80,11 @@ export function registryRoutes(context: Context): RegistryRoutes {
     const upload = uploads.get(id);
     if (upload === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown`);
     await pipeline(request, createWriteStream(upload.path, { flags: 'a' }));
-    upload.size = (await stat(upload.path)).size;
-    return upload.size;
+    const size = uploads.get(id) === upload ? await stat(upload.path).then((stats) => stats.size, () => undefined) : undefined;
+    // Finished or cancelled by another request while this one wrote.
+    if (size === undefined || uploads.get(id) !== upload) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} was finished or cancelled meanwhile`);
+    upload.size = size;
+    return size;
   }
 
   return {
@@ -175,8 +182,10 @@ async function acceptManifest(context: Context, name: string, tag: string | unde
   } catch (err) {
     throw new RegistryError('MANIFEST_INVALID', (err as Error).message);
   }
-  const reference = parseReference(name);
-  const tags = tag === undefined ? [] : [formatReference({ ...reference, tag, digest: undefined })];
+  const reference = nameOf(name);
+  const tagged = tag === undefined ? undefined : refused('MANIFEST_INVALID', () => parseReference(`${name}:${tag}`));
+  if (tagged?.digest !== undefined) throw new RegistryError('MANIFEST_INVALID', `invalid tag "${tag}"`);
+  const tags = tagged === undefined ? [] : [formatReference(tagged)];
   const event = { action: 'push', actorId: tags[0] ?? `${repositoryName(reference)}@${digest}`, attributes: { name: tags[0] ?? repositoryName(reference), digest } };
   await context.gcLock.shared(async () => {
     if (parsed.kind === 'manifest') {
@@ -187,7 +196,7 @@ async function acceptManifest(context: Context, name: string, tag: string | unde
       await context.content.writeBytes(body, digest);
       await recordImage(context, {
         manifest: { digest, bytes: body, mediaType: parsed.mediaType, parsed: manifest },
-        config: parseImageConfig(await context.content.readBytes(manifest.config.digest)),
+        config: await configOf(context, manifest.config.digest),
         configDigest: manifest.config.digest,
         tags,
         repository: repositoryName(reference),
@@ -207,11 +216,35 @@ async function acceptManifest(context: Context, name: string, tag: string | unde
     await recordImage(context, {
       manifest: { digest: native.digest, bytes: childBytes, mediaType: child.mediaType, parsed: child.manifest as Manifest },
       index: { digest, bytes: body, mediaType: parsed.mediaType, parsed },
-      config: parseImageConfig(await context.content.readBytes(child.manifest.config.digest)),
+      config: await configOf(context, child.manifest.config.digest),
       configDigest: child.manifest.config.digest,
       tags,
       repository: repositoryName(reference),
       event,
     });
   });
+}
+
+/**
+ * fn's value; a BerthError it throws about what the client sent (invalid_argument) becomes the spec's
+ * error code for it, rather than the generic DIGEST_INVALID.
+ */
+function refused<T>(code: RegistryErrorCode, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (isBerthError(err, 'invalid_argument')) throw new RegistryError(code, err.message);
+    throw err;
+  }
+}
+
+/** A repository path as the client gave it ("app", "ghcr.io/o/app"), parsed: NAME_INVALID when it is not one (too long). */
+function nameOf(name: string): Reference {
+  return refused('NAME_INVALID', () => parseReference(name));
+}
+
+/** The config a pushed manifest names, which must be a valid one. */
+async function configOf(context: Context, digest: string): Promise<ImageConfig> {
+  const bytes = await context.content.readBytes(digest);
+  return refused('MANIFEST_INVALID', () => parseImageConfig(bytes));
 }

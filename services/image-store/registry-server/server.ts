@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { GcLock, ImageContext } from '../images';
-import { RegistryError, sendError } from './errors';
+import { RegistryError, sendError, statusOf } from './errors';
 import { registryRoutes, route } from './routes';
 
 export interface RegistryServerOptions {
@@ -18,14 +18,22 @@ export async function startRegistryServer(
 ): Promise<{ address: string; close(): Promise<void> }> {
   const routes = registryRoutes(context);
   const handle = (request: IncomingMessage, response: ServerResponse) => {
-    const url = new URL(request.url ?? '/', 'http://registry');
     response.setHeader('docker-distribution-api-version', 'registry/2.0');
-    const found = route(routes, request.method ?? 'GET', url.pathname);
-    const work = found === undefined
-      ? Promise.reject(new RegistryError('UNSUPPORTED', `${request.method} ${url.pathname} is not part of the distribution API`))
-      : found.handler(request, response, url, ...found.parts);
+    const work = (async () => {
+      // The request target is the client's: "http://[" is one Node's parser lets through, and a
+      // throw here, outside any promise, would take the whole service down.
+      const url = URL.canParse(request.url ?? '/', 'http://registry') ? new URL(request.url ?? '/', 'http://registry') : undefined;
+      if (url === undefined) throw new RegistryError('NAME_INVALID', `${JSON.stringify(request.url)} is not a request target`);
+      const found = route(routes, request.method ?? 'GET', url.pathname);
+      if (found === undefined) throw new RegistryError('UNSUPPORTED', `${request.method} ${url.pathname} is not part of the distribution API`);
+      await found.handler(request, response, url, ...found.parts);
+    })();
     work.catch((err: unknown) => {
-      if (!(err instanceof RegistryError)) context.logger.error({ err, method: request.method, path: url.pathname }, 'registry request failed');
+      const fields = { err, method: request.method, path: request.url };
+      // A client that went away mid-request (a body cut short, a download dropped) is no failure of
+      // the server's; neither is what it answers with a 4xx. The rest are bugs, and logged as such.
+      if (response.destroyed || (request.destroyed && !request.complete)) context.logger.info(fields, 'registry request ended: the client went away');
+      else if (statusOf(err) >= 500) context.logger.error(fields, 'registry request failed');
       request.resume();
       sendError(response, err);
     });

@@ -27,6 +27,35 @@ export async function handleExitFile(context: RuntimeContext, id: string): Promi
   });
 }
 
+/** The status Docker gives a container whose process ended without an exit status being recorded. */
+export const UNKNOWN_EXIT = 255;
+
+/**
+ * A container recorded as running whose process is gone, without an exit file: conmon could not
+ * write it (a full state disk) or died itself. Recorded as an exit of unknown status, so that the
+ * container does not stay running forever and a stop waiting for it ends.
+ */
+export async function handleVanishedProcess(context: RuntimeContext, id: string): Promise<void> {
+  await context.locks.run(id, async () => {
+    const container = await context.repository.get(id);
+    if (container === undefined || (container.state !== 'running' && container.state !== 'paused') || processAlive(container.pid)) return;
+    const status = await readExitStatus(exitsDir(context.stateDir), id);
+    if (status !== undefined) return void (await recordExit(context, container, status));
+    await recordExit(context, container, UNKNOWN_EXIT, { error: 'its process ended but no exit status was recorded (was the state disk full?)' });
+  });
+}
+
+/** Whether a process exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * What follows the end of a container's process: the runtime forgets it, its root is unmounted, its
  * state becomes exited (or restarting, when its policy says so) with the oom and die events, and an

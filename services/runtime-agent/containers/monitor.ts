@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { messageOf } from '../../../libs/errors';
 import type { RuntimeContext } from './context';
-import { handleExitFile } from './exits';
+import { handleExitFile, handleVanishedProcess, processAlive } from './exits';
 import { exitsDir } from './paths';
 
 /** A backstop for exits the file watch might miss (inotify queues can overflow). */
@@ -15,6 +15,8 @@ const SWEEP_INTERVAL_MS = 5_000;
 export class ExitMonitor {
   private watcher?: FSWatcher;
   private sweeper?: NodeJS.Timeout;
+  /** Running containers whose process was gone at the last sweep, with no exit file yet. */
+  private vanished = new Set<string>();
 
   constructor(private readonly context: RuntimeContext) {}
 
@@ -34,12 +36,21 @@ export class ExitMonitor {
     clearInterval(this.sweeper);
   }
 
-  /** Every exit file present: exits that happened while nobody watched. */
+  /**
+   * Every exit file present: exits that happened while nobody watched. And the running containers
+   * whose process is gone without one: those still so at the next sweep (a file may be on its way)
+   * are recorded as exited with an unknown status.
+   */
   async sweep(): Promise<void> {
     try {
-      for (const file of await readdir(exitsDir(this.context.stateDir))) {
-        if (/^[0-9a-f]{64}$/.test(file)) this.handle(file);
+      const files = new Set((await readdir(exitsDir(this.context.stateDir))).filter((file) => /^[0-9a-f]{64}$/.test(file)));
+      for (const file of files) this.handle(file);
+      const running = await this.context.repository.runningOf(this.context.node);
+      const gone = running.filter(({ id, pid }) => !files.has(id) && !processAlive(pid)).map(({ id }) => id);
+      for (const id of gone.filter((id) => this.vanished.has(id))) {
+        handleVanishedProcess(this.context, id).catch((err: unknown) => this.context.logger.error({ container: id }, `recording the exit failed: ${messageOf(err)}`));
       }
+      this.vanished = new Set(gone);
     } catch (err) {
       this.context.logger.warn(`exit sweep: ${messageOf(err)}`);
     }

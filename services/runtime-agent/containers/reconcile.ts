@@ -2,7 +2,7 @@ import { messageOf } from '../../../libs/errors';
 import { readExitStatus } from '../oci';
 import type { RuntimeContext } from './context';
 import { restoreSandbox } from '../network';
-import { recordExit } from './exits';
+import { recordExit, UNKNOWN_EXIT } from './exits';
 import { startHealthChecks } from './health';
 import { removeFiles } from './remove';
 import { scheduleRestart } from './restart-policy';
@@ -10,8 +10,6 @@ import { recordEvent } from './events';
 import { exitsDir } from './paths';
 import { releaseVolumes } from './volumes';
 
-/** The status Docker gives a container whose process vanished without an exit status (host reboot). */
-const LOST = 255;
 
 /**
  * Makes the table agree with the host when the agent starts: containers still running (conmon kept
@@ -35,7 +33,7 @@ export async function reconcile(context: RuntimeContext): Promise<void> {
               if (adopted.state === 'running') startHealthChecks(context, adopted);
               return;
             }
-            await recordExit(context, container, LOST, { error: 'the container was not running when the agent started (host reboot?)', lost: true });
+            await recordExit(context, container, UNKNOWN_EXIT, { error: 'the container was not running when the agent started (host reboot?)', lost: true });
             return;
           }
           case 'restarting':

@@ -44,12 +44,13 @@ export async function removeContainer(context: RuntimeContext, text: string, opt
     // Docker's --rm takes the anonymous volumes too.
     await releaseVolumes(context, container, (options.volumes ?? false) || container.spec.autoRemove);
     await removeFiles(context, container);
+    const networks = await context.networks.networksOf(id);
     await context.db.transaction(async (client) => {
       if (active) {
         await recordEvent(context, client, container, 'kill', { signal: '9' });
         await recordEvent(context, client, container, 'die', { exitCode: String(exitCode) });
       }
-      await context.networks.recordLeaving(client, id);
+      await context.networks.recordLeaving(client, id, networks);
       await context.repository.delete(client, id);
       await recordEvent(context, client, container, 'destroy');
     });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { failedPrecondition, isBerthError, messageOf } from '../../../libs/errors';
+import { failedPrecondition, isBerthError, messageOf, resourceExhausted } from '../../../libs/errors';
 import { createWithConmon, runtimeConfig, type OciMount } from '../oci';
 import { setUpSandbox, tearDownSandbox, type Sandbox } from '../network';
 import { mountOverlay, unmountOverlay } from '../rootfs';
@@ -100,13 +100,12 @@ export async function launchContainer(
     await options.beforeStart?.();
     await context.runtime.start(container.id);
   } catch (err) {
-    await context.runtime.delete(container.id, true).catch(() => undefined);
-    await tearDownSandbox(context.networks, container.id).catch(() => undefined);
-    await unmountVolumes(context, container);
-    await unmountOverlay(paths.overlay).catch(() => undefined);
+    await undoLaunch(context, container);
     throw await recordStartFailure(context, container, err);
   }
 
+  // Nothing runs that the record does not say runs: when the record cannot be written (Postgres
+  // away), the process goes again and the caller may try once more.
   const started = await context.db.transaction(async (client) => {
     const updated = await context.repository.update(client, container.id, {
       state: 'running',
@@ -121,11 +120,22 @@ export async function launchContainer(
     });
     await recordEvent(context, client, updated, 'start');
     return updated;
+  }).catch(async (err: unknown) => {
+    await undoLaunch(context, container);
+    throw err;
   });
   context.watch.changed(started.id, started);
   await context.networks.refreshNames();
   startHealthChecks(context, started);
   return started;
+}
+
+/** Takes back what a launch made: the runtime's container and its process, the sandbox, the mounts. */
+async function undoLaunch(context: RuntimeContext, container: Container): Promise<void> {
+  await context.runtime.delete(container.id, true).catch(() => undefined);
+  await tearDownSandbox(context.networks, container.id).catch(() => undefined);
+  await unmountVolumes(context, container);
+  await unmountOverlay(containerPaths(context.stateDir, container.id).overlay).catch(() => undefined);
 }
 
 /**
@@ -143,6 +153,8 @@ async function recordStartFailure(context: RuntimeContext, container: Container,
     pid: 0,
   });
   context.watch.changed(failed.id, failed);
+  // The runtime does not always say why it could not write its state; a full disk is worth naming.
+  if (await stateDiskFull(context.stateDir)) return resourceExhausted(`cannot start container ${container.name}: the state disk (${context.stateDir}) is full: ${message}`);
   return isBerthError(err) ? failedPrecondition(`cannot start container ${container.name}: ${message}`) : (err as Error);
 }
 
@@ -171,4 +183,10 @@ function hostOpenFilesLimit(): number {
     openFilesLimit = line?.[1] === 'unlimited' || line === null ? 1_048_576 : Math.min(Number(line[1]), 1_048_576);
   }
   return openFilesLimit;
+}
+
+/** Whether the state directory's file system has (almost) no room left. */
+async function stateDiskFull(stateDir: string): Promise<boolean> {
+  const { bavail, bsize } = await statfs(stateDir).catch(() => ({ bavail: Infinity, bsize: 1 }));
+  return bavail * bsize < 1024 * 1024;
 }

@@ -59,8 +59,11 @@ export async function topContainer(context: RuntimeContext, text: string, psArgs
   const container = await findLocalContainer(context, text);
   requireState(container, 'list the processes of', ['running', 'paused']);
   const pids = new Set((await context.runtime.processes(container.id)).map(String));
-  const { stdout } = await run('ps', psArgs.length > 0 ? psArgs : ['-ef']).catch((err: { stderr?: string }) => {
-    throw failedPrecondition(`ps ${psArgs.join(' ')} failed: ${err.stderr?.trim() ?? ''}`);
+  // In an async function: execFile throws at once, not in its promise, when it cannot start ps at all
+  // (arguments past the kernel's limit: E2BIG), and that is the caller's ps options too.
+  const ps = async () => run('ps', psArgs.length > 0 ? psArgs : ['-ef']);
+  const { stdout } = await ps().catch((err: { stderr?: string; message?: string }) => {
+    throw failedPrecondition(`ps ${psArgs.join(' ')} failed: ${err.stderr?.trim() || err.message || ''}`);
   });
   const [header = '', ...lines] = stdout.trimEnd().split('\n');
   const titles = header.trim().split(/\s+/);

@@ -45,7 +45,7 @@ export async function waitForContainer(context: RuntimeContext, text: string, co
     return !isActive(c);
   };
   const abort = new AbortController();
-  const onAbort = () => abort.abort();
+  const onAbort = () => abort.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort);
   try {
     const reached = context.watch.until(container.id, test, abort.signal);

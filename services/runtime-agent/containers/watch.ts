@@ -41,7 +41,8 @@ export class ContainerWatch {
       };
       const onAbort = () => {
         done();
-        reject(new BerthError('cancelled', 'the wait was cancelled'));
+        // The signal's own reason when it has one (the call's deadline passed, or its client cancelled).
+        reject(signal?.reason instanceof BerthError ? signal.reason : new BerthError('cancelled', 'the wait was cancelled'));
       };
       const done = () => {
         this.emitter.off(id, listener);

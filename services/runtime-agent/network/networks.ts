@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Database, PoolClient } from '../../../libs/db';
 import { alreadyExists, failedPrecondition, invalidArgument, messageOf, notFound } from '../../../libs/errors';
 import type { EventWriter } from '../../../libs/events';
+import { KeyedLock } from '../../../libs/lock';
 import type { Logger } from '../../../libs/logging';
 import type { NetworkRepository } from '../store/networks';
 import { firstFreeAddress, formatAddress, formatSubnet, macFor, overlaps, parseAddress, parseSubnet, subnetSize, contains, type Subnet } from './addresses';
@@ -60,6 +61,8 @@ const ADDRESS_ATTEMPTS = 20;
 export class NetworkManager {
   readonly ports = new PortReservations();
   private readonly dns = new Map<string, NetworkDns>();
+  /** Address allocations, one at a time per network. */
+  private readonly allocations = new KeyedLock();
   /** Rebuilt from the tables after every change. */
   private names: NameTable = { byNetwork: new Map(), containerAt: new Map(), networksOf: new Map() };
 
@@ -169,14 +172,18 @@ export class NetworkManager {
   async addEndpoint(network: Network, containerId: string, aliases: string[], position: number): Promise<Endpoint> {
     const subnet = parseSubnet(network.subnet);
     const gateway = parseAddress(network.gateway);
-    for (let attempt = 0; attempt < ADDRESS_ATTEMPTS; attempt++) {
-      const taken = new Set((await this.repository.endpointsOfNetwork(network.id)).map((endpoint) => parseAddress(endpoint.address)));
-      const address = firstFreeAddress(subnet, gateway, taken);
-      if (address === undefined) throw failedPrecondition(`network ${network.name} has no free address left in ${network.subnet}`);
-      const endpoint: Endpoint = { networkId: network.id, containerId, address: formatAddress(address), mac: macFor(address), aliases, position };
-      if (await this.repository.insertEndpoint(endpoint)) return endpoint;
-    }
-    throw failedPrecondition(`could not find a free address on network ${network.name}: too many containers joined it at once`);
+    // One at a time per network here (many creates at once would all pick the same lowest address);
+    // the retries are for another process that writes the same table.
+    return this.allocations.run(network.id, async () => {
+      for (let attempt = 0; attempt < ADDRESS_ATTEMPTS; attempt++) {
+        const taken = new Set((await this.repository.endpointsOfNetwork(network.id)).map((endpoint) => parseAddress(endpoint.address)));
+        const address = firstFreeAddress(subnet, gateway, taken);
+        if (address === undefined) throw failedPrecondition(`network ${network.name} has no free address left in ${network.subnet}`);
+        const endpoint: Endpoint = { networkId: network.id, containerId, address: formatAddress(address), mac: macFor(address), aliases, position };
+        if (await this.repository.insertEndpoint(endpoint)) return endpoint;
+      }
+      throw failedPrecondition(`could not find a free address on network ${network.name}: too many containers joined it at once`);
+    });
   }
 
   /** Rebuilds the names the DNS servers answer, after containers joined, left, started, stopped or were renamed. */
@@ -230,13 +237,18 @@ export class NetworkManager {
     await this.db.transaction((client) => this.appendEvent(client, network, action, containerId));
   }
 
-  /** A removed container leaves its networks: a disconnect event for each, in the removal's transaction. */
-  async recordLeaving(client: PoolClient, containerId: string): Promise<void> {
+  /**
+   * The networks a container is on, read before its removal's transaction: a transaction that waited
+   * for a second connection of the pool could wait for ever once every connection is such a one.
+   */
+  async networksOf(containerId: string): Promise<Network[]> {
     const networks = new Map((await this.list()).map((network) => [network.id, network]));
-    for (const endpoint of await this.repository.endpointsOfContainer(containerId)) {
-      const network = networks.get(endpoint.networkId);
-      if (network !== undefined) await this.appendEvent(client, network, 'disconnect', containerId);
-    }
+    return (await this.repository.endpointsOfContainer(containerId)).flatMap((endpoint) => networks.get(endpoint.networkId) ?? []);
+  }
+
+  /** A removed container leaves its networks: a disconnect event for each, in the removal's transaction. */
+  async recordLeaving(client: PoolClient, containerId: string, networks: Network[]): Promise<void> {
+    for (const network of networks) await this.appendEvent(client, network, 'disconnect', containerId);
   }
 
   private async appendEvent(client: PoolClient, network: Network, action: 'connect' | 'disconnect', containerId: string): Promise<void> {

@@ -27,7 +27,11 @@ export async function resolveInRoot(root: string, path: string, options: { follo
       continue;
     }
     const current = join(root, ...resolved, part);
-    const stats = await lstat(current).catch(ignoreMissing);
+    const stats = await lstat(current).catch((err: NodeJS.ErrnoException) => {
+      // A name longer than Linux takes (255 bytes, or 4096 for the path) is the caller's, not a failure here.
+      if (err.code === 'ENAMETOOLONG') throw invalidArgument(`a name too long for Linux in the path "${path}"`);
+      return ignoreMissing(err);
+    });
     if (stats === undefined) throw notFound(`no such file or directory in the container: "${path}"`);
     const last = pending.length === 0;
     if (stats.isSymbolicLink() && (!last || options.followLast)) {

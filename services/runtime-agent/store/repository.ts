@@ -130,6 +130,12 @@ export class ContainerRepository {
     return Number(rows[0]!.count);
   }
 
+  /** The node's running and paused containers' ids and pids. */
+  async runningOf(node: string): Promise<{ id: string; pid: number }[]> {
+    const { rows } = await this.db.pool.query<{ id: string; pid: number }>("SELECT id, pid FROM containers WHERE node = $1 AND state IN ('running', 'paused')", [node]);
+    return rows;
+  }
+
   /** How many containers of a node are in each state. */
   async countByState(node: string): Promise<Map<string, number>> {
     const { rows } = await this.db.pool.query<{ state: string; count: string }>('SELECT state, count(*) FROM containers WHERE node = $1 GROUP BY state', [node]);
