@@ -9,9 +9,12 @@ const COLLECT_DELAY_MS = 2_000;
 let pending: NodeJS.Timeout | undefined;
 /** Images being prepared: their fresh layers are not recorded yet, so collection waits. */
 let preparing = 0;
+/** The collection under way: a preparation that began during it could find a layer it then removes. */
+let collecting: Promise<unknown> | undefined;
 
 /** Runs fn (which unpacks layers and records them) while no collection runs. */
 export async function withLayersPinned<T>(fn: () => Promise<T>): Promise<T> {
+  while (collecting !== undefined) await collecting.catch(() => undefined);
   preparing++;
   try {
     return await fn();
@@ -35,10 +38,20 @@ export function scheduleLayerCollection(context: RuntimeContext): void {
  * image-store still has. A layer being unpacked is still in its temporary directory.
  */
 export async function collectLayers(context: RuntimeContext): Promise<string[]> {
-  if (preparing > 0) {
+  if (preparing > 0 || collecting !== undefined) {
     scheduleLayerCollection(context);
     return [];
   }
+  const collection = removeUnusedLayers(context);
+  collecting = collection;
+  try {
+    return await collection;
+  } finally {
+    collecting = undefined;
+  }
+}
+
+async function removeUnusedLayers(context: RuntimeContext): Promise<string[]> {
   // Images deleted from the image-store no longer keep their layers here.
   const stored = await context.images.imageIds();
   for (const imageId of await context.repository.imagesOf(context.node)) {

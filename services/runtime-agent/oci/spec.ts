@@ -83,7 +83,10 @@ export function runtimeConfig(spec: ContainerSpec): Record<string, unknown> {
   };
 }
 
-/** Every capability this kernel knows, from /proc/sys/kernel/cap_last_cap. */
+/**
+ * Every capability this kernel knows (/proc/sys/kernel/cap_last_cap) that the agent itself may pass
+ * on (its bounding set): runc cannot give a container one the agent lacks, and fails the start.
+ */
 function allCapabilities(): string[] {
   const names = [
     'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE',
@@ -98,5 +101,19 @@ function allCapabilities(): string[] {
   } catch {
     // keep every name known here
   }
-  return names.slice(0, last + 1).map((name) => `CAP_${name}`);
+  const bounding = boundingSet();
+  return names
+    .slice(0, last + 1)
+    .filter((_name, bit) => bounding === undefined || (bounding >> BigInt(bit)) & 1n)
+    .map((name) => `CAP_${name}`);
+}
+
+/** The agent's capability bounding set, from /proc/self/status. */
+function boundingSet(): bigint | undefined {
+  try {
+    const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapBnd:'));
+    return line === undefined ? undefined : BigInt(`0x${line.slice('CapBnd:'.length).trim()}`);
+  } catch {
+    return undefined;
+  }
 }

@@ -68,8 +68,8 @@ test('a default container cannot mount, see the host, or write /proc/sys', { tim
 test("a default container cannot load kernel modules or reach the host's unix sockets; --privileged, asked for, can mount", { timeout: 120_000 }, async (t) => {
   if (!requirePrerequisites(t, RUNTIME)) return;
   const { env, runDir } = await startRuntime(t);
-  // An empty file is no module: with the right to load one, init_module says so (ENOEXEC); without it, EPERM first.
-  const modules = await berth(['run', '--rm', 'busybox:test', 'sh', '-c', ': > /tmp/x.ko; insmod /tmp/x.ko'], env);
+  // Zeros are no module: with the right to load one, init_module says so (ENOEXEC); without it, EPERM first.
+  const modules = await berth(['run', '--rm', 'busybox:test', 'sh', '-c', 'dd if=/dev/zero of=/tmp/x.ko bs=1k count=8 2>/dev/null; insmod /tmp/x.ko'], env);
   assert.notEqual(modules.code, 0);
   assert.match(modules.stderr, /not permitted/i, modules.stderr);
   // The agent's socket: not in the container's files, nor among the sockets of its network namespace.
@@ -77,7 +77,7 @@ test("a default container cannot load kernel modules or reach the host's unix so
   assert.match(sockets.stderr, /No such file or directory/);
   assert.doesNotMatch(sockets.stdout, /runtime-agent\.sock|image-store\.sock/);
   // Only what --privileged asks for: mounting works then.
-  assert.equal((await berthOk(env, ['run', '--rm', '--privileged', 'busybox:test', 'sh', '-c', 'mount -t tmpfs none /mnt && echo mounted'])).trim(), 'mounted');
+  assert.equal((await berthOk(env, ['run', '--rm', '--privileged', 'busybox:test', 'sh', '-c', 'mkdir -p /m && mount -t tmpfs none /m && echo mounted'])).trim(), 'mounted');
   const inspected = (await berthOk(env, ['create', 'busybox:test'])).trim();
   assert.equal((await berthOk(env, ['inspect', '-f', '{{.HostConfig.Privileged}}', inspected])).trim(), 'false', 'never privileged unless asked');
 });

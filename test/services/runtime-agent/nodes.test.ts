@@ -67,5 +67,6 @@ test('nodes: the agent registers its host and heartbeats; drain stops new contai
   assert.equal(back.running, 1);
 
   const events = await streamEvents(env, 'node', 10, 3_000);
-  assert.deepEqual(events.map((event) => event.action), ['join', 'drain', 'ready']);
+  // host-b, silent from the start, may also have been found unreachable by now.
+  assert.deepEqual(events.filter((event) => event.actorId === 'host-a').map((event) => event.action), ['join', 'drain', 'ready']);
 });
