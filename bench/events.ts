@@ -105,7 +105,7 @@ export function benchEvents(shared: SharedServices): Promise<Row[]> {
 
     // The floor: the same number of messages published straight to JetStream, each acknowledged.
     const floorStarted = performance.now();
-    for (let i = 0; i < BURST_EVENTS; i++) await js.publish(`${settings.subjectPrefix}.bench.floor`, JSON.stringify({ id: randomUUID() }));
+    for (let i = 0; i < BURST_EVENTS; i++) await js.publish(floorSubject, JSON.stringify({ id: randomUUID() }));
     const floorSeconds = (performance.now() - floorStarted) / 1000;
 
     return [

@@ -88,6 +88,7 @@ export function writeResults(path: string, run: RunRecord): void {
 
 /** Seconds as they are; bytes as they are; a factor as it is. Stats with their unit beside them. */
 function rowJson(row: Row) {
+  const ratioP99 = p99Ratio(row);
   return {
     id: row.id,
     what: row.name,
@@ -95,7 +96,7 @@ function rowJson(row: Row) {
     berth: stats(row.berth),
     floor: { name: row.floorName, ...stats(row.floor) },
     ratio: round(ratio(row)),
-    ratioP99: p99Ratio(row) === undefined ? null : round(p99Ratio(row)!),
+    ratioP99: ratioP99 === undefined ? null : round(ratioP99),
     goal: row.goal?.text ?? null,
     met: row.goal?.met ?? null,
     detail: row.detail,

@@ -20,6 +20,10 @@ export interface Stats {
   mean: number;
 }
 
+export function mean(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0) / values.length;
+}
+
 /** The statistics of one or more samples. */
 export function summarize(values: number[]): Stats {
   if (values.length === 0) throw new Error('no samples to summarize');
@@ -29,7 +33,7 @@ export function summarize(values: number[]): Stats {
     p99: percentile(values, 99),
     min: Math.min(...values),
     max: Math.max(...values),
-    mean: values.reduce((total, value) => total + value, 0) / values.length,
+    mean: mean(values),
   };
 }
 

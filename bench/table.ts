@@ -23,7 +23,7 @@ export interface Row {
 }
 
 /** Berth against its floor: medians. */
-export function ratio(row: Row): number {
+export function ratio(row: Pick<Row, 'berth' | 'floor'>): number {
   return row.berth.median / row.floor.median;
 }
 
@@ -34,7 +34,7 @@ export function p99Ratio(row: Row): number | undefined {
 
 /** A goal on the ratio of medians: Berth within `most` times its floor. */
 export function ratioGoal(row: Omit<Row, 'goal'>, most: number): Goal {
-  return { text: `ratio ≤ ${most}`, met: row.berth.median / row.floor.median <= most };
+  return { text: `ratio ≤ ${most}`, met: ratio(row) <= most };
 }
 
 export function quantity(value: number, unit: Row['unit']): string {

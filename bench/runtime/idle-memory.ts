@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { summarize } from '../stats';
+import { mean, summarize } from '../stats';
 import type { Row } from '../table';
 import { inspectContainer, removeContainers, startContainers } from './containers';
 import { conmonPids, pssBytes, rssBytes } from './memory';
@@ -35,13 +35,9 @@ export async function benchIdleMemory(bench: RuntimeBench): Promise<Row> {
       berth: summarize(conmonRss.map((rss) => rss + agentGrowth / COUNT)),
       floor: summarize(sleepPids.map(rssBytes)),
       floorName: 'RSS of the sleep',
-      detail: `conmon ${mib(sum(conmonRss) / COUNT)} RSS (${mib(sum(conmonPss) / COUNT)} PSS) + agent ${mib(agentGrowth / COUNT)} (${mib(agentGrowth)} for ${COUNT}), means`,
+      detail: `conmon ${mib(mean(conmonRss))} RSS (${mib(mean(conmonPss))} PSS) + agent ${mib(agentGrowth / COUNT)} (${mib(agentGrowth)} for ${COUNT}), means`,
     };
   } finally {
     await removeContainers(bench, ids);
   }
-}
-
-function sum(values: number[]): number {
-  return values.reduce((total, value) => total + value, 0);
 }

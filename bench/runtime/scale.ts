@@ -7,7 +7,7 @@ import { containerPaths } from '../../services/runtime-agent/containers/paths';
 import { berth, testNetworkSettings } from '../../test/support';
 import type { SharedServices } from '../../test/support/shared';
 import { isInterrupted, scoped } from '../scope';
-import { summarize, timed, type Stats } from '../stats';
+import { mean, summarize, timed, type Stats } from '../stats';
 import { quantity, type Row } from '../table';
 import { createContainer, removeContainer, startContainer } from './containers';
 import { RuncFloor } from './floor';
@@ -228,8 +228,6 @@ async function measurePoint(bench: RuntimeBench, floor: RuncFloor, ids: string[]
       return { conmonRss: rssBytes(conmon), conmonPss: pssBytes(conmon), processRss: rssBytes(init), cgroup: await cgroupMemoryBytes(init) };
     }),
   );
-  const mean = (values: number[]) => values.reduce((total, value) => total + value, 0) / values.length;
-
   // ps: the List RPC and `runc list` alternating, and `berth ps -a` among them.
   const list: number[] = [];
   const cliPs: number[] = [];

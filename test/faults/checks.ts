@@ -3,9 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'nats';
-import { Client } from 'pg';
 import { subscribeEvents, type EventSettings } from '../../libs/events';
-import { processesMentioning } from '../support';
+import { adminQuery, processesMentioning } from '../support';
 import type { WorkloadResult } from './workload';
 
 const run = promisify(execFile);
@@ -27,7 +26,7 @@ export async function checkAfterFault(suite: SuiteState, workload: WorkloadResul
   if (new Set(ids).size !== ids.length) problems.push('two names got the same container');
 
   // Postgres holds the residents and nothing else: every container of the workload is gone, none twice.
-  const rows = await query<{ id: string; name: string; state: string; pid: number }>(suite.postgresUrl, 'SELECT id, name, state, pid FROM runtime.containers');
+  const rows = await adminQuery<{ id: string; name: string; state: string; pid: number }>(suite.postgresUrl, 'SELECT id, name, state, pid FROM runtime.containers');
   for (const row of rows) {
     if (!suite.residents.has(row.id)) problems.push(`container ${row.name} (${row.state}) is still recorded`);
   }
@@ -42,7 +41,7 @@ export async function checkAfterFault(suite: SuiteState, workload: WorkloadResul
   }
   for (const id of runc.keys()) if (!suite.residents.has(id)) problems.push(`runc still has container ${id.slice(0, 12)}`);
   // The workload's anonymous volumes went with their containers (rm -v).
-  const volumes = await query<{ name: string }>(suite.postgresUrl, 'SELECT name FROM volumes.volumes');
+  const volumes = await adminQuery<{ name: string }>(suite.postgresUrl, 'SELECT name FROM volumes.volumes');
   if (volumes.length > 0) problems.push(`${volumes.length} volumes are left: ${volumes.map((v) => v.name.slice(0, 12)).join(', ')}`);
 
   problems.push(...leaks(suite, ids));
@@ -115,14 +114,4 @@ async function runcContainers(root: string): Promise<Map<string, { status: strin
   const { stdout } = await run('runc', ['--root', root, 'list', '--format', 'json']);
   const list = (JSON.parse(stdout) ?? []) as Array<{ id: string; status: string; pid: number }>;
   return new Map(list.map((c) => [c.id, { status: c.status, pid: c.pid }]));
-}
-
-async function query<T extends object>(url: string, sql: string): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
 }

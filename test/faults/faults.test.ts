@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createClient, unaryCall } from '../../libs/grpc';
 import { runtime } from '../../libs/proto';
-import { createDatabase, importBusybox, requirePrerequisites, startServices, startTestPostgres, TestNats, type RunningSuite } from '../support';
+import { createDatabase, requirePrerequisites, startRuntime, startTestPostgres, TestNats, type RunningSuite } from '../support';
 import { checkAfterFault, type SuiteState } from './checks';
 import { runLifecycles } from './workload';
 
@@ -21,26 +20,18 @@ test('faults: a service killed, Postgres restarted, NATS gone for 30 s, the stat
   const postgres = await startTestPostgres();
   const nats = await TestNats.start();
   const postgresUrl = await createDatabase(postgres.adminUrl, 'faults', () => undefined);
-  const suite = await startServices(
-    t,
-    ['image-store', 'volume', 'runtime-agent', 'builder'],
-    { BERTH_POSTGRES_URL: postgresUrl, BERTH_NATS_URL: nats.url },
-    { stateDiskBytes: 256 * 1024 * 1024 },
-  );
+  const suite = await startRuntime(t, IMAGE, { BERTH_POSTGRES_URL: postgresUrl, BERTH_NATS_URL: nats.url }, { volumes: true, builder: true, stateDiskBytes: 256 * 1024 * 1024 });
   // After the services' own cleanup, which reads their database.
   t.after(() => Promise.all([postgres.stop(), nats.destroy()]));
-  await importBusybox(t, suite.env, IMAGE);
-  const endpoint = suite.services['runtime-agent']!.endpoint;
-  const client = createClient(runtime.RuntimeServiceClient, endpoint, { deadlineMs: 30_000 });
-  t.after(() => client.close());
+  const { client, endpoint } = suite;
 
   const residents = new Map<string, number>();
   for (const name of ['resident-1', 'resident-2', 'resident-3']) {
-    const { id } = await unaryCall<runtime.CreateResponse>(endpoint, (m, o, cb) =>
-      client.create(runtime.CreateRequest.fromPartial({ name, config: { image: IMAGE, cmd: { values: ['sleep', '100000'] } } }), m, o, cb),
+    const { id } = await suite.call<runtime.CreateResponse>((c, m, o, cb) =>
+      c.create(runtime.CreateRequest.fromPartial({ name, config: { image: IMAGE, cmd: { values: ['sleep', '100000'] } } }), m, o, cb),
     );
-    await unaryCall(endpoint, (m, o, cb) => client.start({ container: id }, m, o, cb));
-    const { container } = await unaryCall<runtime.InspectResponse>(endpoint, (m, o, cb) => client.inspect({ container: id }, m, o, cb));
+    await suite.call((c, m, o, cb) => c.start({ container: id }, m, o, cb));
+    const { container } = await suite.call<runtime.InspectResponse>((c, m, o, cb) => c.inspect({ container: id }, m, o, cb));
     residents.set(id, container!.state!.pid);
   }
   const state: SuiteState = {

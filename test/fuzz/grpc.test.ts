@@ -304,8 +304,8 @@ function loggedErrors(output: string): string[] {
   return output
     .split('\n')
     .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { level: number; msg: string; err?: { message?: string; stack?: string } })
-    .filter((entry) => entry.level >= 50 || /unexpected error/.test(entry.msg))
+    .map((line) => JSON.parse(line) as { level: string; msg: string; err?: { message?: string; stack?: string } })
+    .filter((entry) => entry.level === 'error' || entry.level === 'fatal' || /unexpected error/.test(entry.msg))
     .map((entry) => `${entry.msg}: ${(entry.err?.stack ?? entry.err?.message ?? '').slice(0, 600)}`);
 }
 

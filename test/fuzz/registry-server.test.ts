@@ -361,8 +361,8 @@ test('the registry server answers any request with a 4xx or a success, never a 5
     .output()
     .split('\n')
     .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { level: number; msg: string; method?: string; path?: string; err?: { message?: string } })
-    .filter((entry) => entry.level >= 50 || /unexpected error|registry request failed/.test(entry.msg))
+    .map((line) => JSON.parse(line) as { level: string; msg: string; method?: string; path?: string; err?: { message?: string } })
+    .filter((entry) => entry.level === 'error' || entry.level === 'fatal' || /unexpected error|registry request failed/.test(entry.msg))
     .map((entry) => `${entry.msg}: ${entry.method ?? ''} ${(entry.path ?? '').slice(0, 100)}: ${(entry.err?.message ?? '').slice(0, 200)}`);
   assert.deepEqual(problems, [], 'the log has no error');
 });

@@ -21,7 +21,7 @@ import { freePort, TestNats } from './nats';
 import { serviceEntry } from './paths';
 import { startTestPostgres } from './postgres';
 import { importBusybox } from './runtime';
-import { removeContainersOf, removeNetworking, testNetworkSettings } from './service';
+import { removeContainersOf, removeNetworking, stopChild, testNetworkSettings } from './service';
 
 const run = promisify(execFile);
 
@@ -301,11 +301,11 @@ class Processes {
       30_000,
       `${what} to serve:\n${output}`,
     );
-    return { endpoint, output: () => output, kill: () => killChild(child) };
+    return { endpoint, output: () => output, kill: () => stopChild(child, 'SIGKILL') };
   }
 
   async killAll(): Promise<void> {
-    await Promise.all(this.children.map(killChild));
+    await Promise.all(this.children.map((child) => stopChild(child, 'SIGKILL')));
   }
 }
 
@@ -318,13 +318,6 @@ async function allOrFirstFailure<T>(promises: Promise<T>[]): Promise<T[]> {
   const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
   return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
-}
-
-function killChild(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGKILL');
-  return exited;
 }
 
 /**

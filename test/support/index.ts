@@ -35,7 +35,7 @@ export async function testDatabase(t: TestContext): Promise<string> {
 export async function createDatabase(adminUrl: string, prefix: string, onCleanup: (drop: () => Promise<void>) => void): Promise<string> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
-  onCleanup(() => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  onCleanup(async () => void (await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
@@ -54,12 +54,12 @@ export function testEventSettings(overrides: Partial<EventSettings> = {}): Event
   };
 }
 
-/** Runs one statement as the admin URL's user. */
-export async function adminQuery(url: string, sql: string): Promise<void> {
+/** Runs one statement as the URL's user; its rows. */
+export async function adminQuery<T extends object = object>(url: string, sql: string, values: unknown[] = []): Promise<T[]> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(sql);
+    return (await client.query<T>(sql, values)).rows;
   } finally {
     await client.end();
   }

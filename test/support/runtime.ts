@@ -21,16 +21,17 @@ export interface RuntimeSuite extends RunningSuite {
 
 /**
  * An image-store and a runtime-agent (with `volumes`, a volume service too; with `builder`, a
- * builder) sharing one state directory, with busybox imported as `image`.
+ * builder) sharing one state directory (a disk of its own of stateDiskBytes, if given), with busybox
+ * imported as `image`.
  */
 export async function startRuntime(
   t: TestContext,
   image = 'busybox:test',
   extraEnv: Record<string, string> = {},
-  options: { volumes?: boolean; builder?: boolean } = {},
+  options: { volumes?: boolean; builder?: boolean; stateDiskBytes?: number } = {},
 ): Promise<RuntimeSuite> {
   const names = ['image-store', ...(options.volumes ? ['volume'] : []), 'runtime-agent', ...(options.builder ? ['builder'] : [])];
-  const suite = await startServices(t, names, extraEnv);
+  const suite = await startServices(t, names, extraEnv, { stateDiskBytes: options.stateDiskBytes });
   await importBusybox(t, suite.env, image);
   const endpoint = suite.services['runtime-agent']!.endpoint;
   const client = createClient(runtime.RuntimeServiceClient, endpoint, { deadlineMs: 60_000 });

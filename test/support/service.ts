@@ -181,7 +181,7 @@ async function networksIn(databaseUrl: string | undefined): Promise<{ id: string
 }
 
 /** Signals a child and resolves with its exit code once it is gone. */
-function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill(signal);

@@ -29,7 +29,6 @@ const NAME_ATTEMPTS = 10;
 export async function createContainer(context: RuntimeContext, request: CreateRequest): Promise<Container> {
   const id = newContainerId();
   const requestedName = request.name === '' ? undefined : checkedName(request.name);
-  await context.nodes.checkPlacement();
   if (requestedName !== undefined) await refuseTakenName(context, requestedName);
   const { image, layers } = await withLayersPinned(async () => {
     const prepared = await context.images.prepare(request.config!.image, request.platform);

@@ -61,12 +61,15 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
     create: rpc.unary(async (request: runtime.CreateRequest, call) => {
       if (request.config === undefined || request.config.image === '') throw invalidArgument('name the image to create the container from');
       const hostConfig = request.hostConfig ?? runtime.HostConfig.fromPartial({});
-      const placement = isForwarded(call) ? { node: request.node, reason: request.placementReason } : await placeNewContainer(context, request, hostConfig);
+      // A create another agent placed names this node, and is checked again here (it may have begun
+      // to drain since); it keeps the reason that agent gave.
+      const placement = await placeNewContainer(context, request, hostConfig);
       if (placement.node !== context.node) {
         const forwarder = await router.forwarderTo(placement.node);
         return forwarder.unary(methods.create, { ...request, node: placement.node, placementReason: placement.reason }, call);
       }
-      const container = await createContainer(context, { name: request.name, platform: request.platform, config: request.config, hostConfig, placement: placement.reason });
+      const reason = isForwarded(call) ? request.placementReason : placement.reason;
+      const container = await createContainer(context, { name: request.name, platform: request.platform, config: request.config, hostConfig, placement: reason });
       return { id: container.id, name: container.name, warnings: [] };
     }),
 
@@ -238,9 +241,8 @@ export function runtimeHandlers(service: ServiceContext, context: RuntimeContext
       if (first === undefined || first.container === '' || first.path === '') throw invalidArgument('the first message must name the container and the directory');
       const remote = await router.forwarderFor(first.container, call);
       if (remote !== undefined) return remote.clientStream(methods.copyTo, messages, call);
-      const { opening, data } = await openUpload(messages);
-      if (opening === undefined) throw invalidArgument('the first message must name the container and the directory');
-      await copyToContainer(context, opening.container, opening.path, Readable.from(data));
+      const { data } = await openUpload(messages);
+      await copyToContainer(context, first.container, first.path, Readable.from(data));
       return {};
     }),
 

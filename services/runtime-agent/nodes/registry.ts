@@ -104,12 +104,6 @@ export class NodeRegistry {
     return found;
   }
 
-  /** Refuses new containers on a draining node. */
-  async checkPlacement(): Promise<void> {
-    const { rows } = await this.db.pool.query<{ draining: boolean }>('SELECT draining FROM nodes WHERE name = $1', [this.node]);
-    if (rows[0]?.draining) throw failedPrecondition(`node ${this.node} is draining: no new containers are placed there (berth node drain --undo ${this.node})`);
-  }
-
   async drain(name: string, draining: boolean): Promise<void> {
     await this.inspect(name);
     await this.db.transaction(async (client) => {

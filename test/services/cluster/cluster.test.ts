@@ -3,11 +3,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client } from 'pg';
 import { isBerthError } from '../../../libs/errors';
 import { createClient, unaryCall } from '../../../libs/grpc';
 import { runtime } from '../../../libs/proto';
-import { berth, berthOk, CLUSTER_IMAGE, eventually, requirePrerequisites, startCluster, type TestHost } from '../../support';
+import { adminQuery, berth, berthOk, CLUSTER_IMAGE, eventually, requirePrerequisites, startCluster, type TestHost } from '../../support';
 
 test('cluster: three hosts in their own namespaces place containers, answer for each other, unpack a layer once each, reconcile after a kill, and refuse a stranger', { timeout: 300_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon', 'nsenter', 'ip', 'iptables'] })) return;
@@ -135,11 +134,5 @@ async function cpusOf(host: TestHost, node: string): Promise<number> {
 
 /** Dates a node's last heartbeat a minute back, as if its agent had been silent that long. */
 async function silence(postgresUrl: string, node: string): Promise<void> {
-  const db = new Client({ connectionString: postgresUrl });
-  await db.connect();
-  try {
-    await db.query("UPDATE runtime.nodes SET heartbeat_at = now() - interval '1 minute' WHERE name = $1", [node]);
-  } finally {
-    await db.end();
-  }
+  await adminQuery(postgresUrl, "UPDATE runtime.nodes SET heartbeat_at = now() - interval '1 minute' WHERE name = $1", [node]);
 }
