@@ -9,6 +9,7 @@ import { checkedName, generatedName, newContainerId } from './names';
 import { containerPaths } from './paths';
 import { runSpecFor, type CreateInput } from './run-spec';
 import { prepareMounts, releaseVolumes } from './volumes';
+import { scheduleOrphanedUseRelease, whileCreating } from './volume-uses';
 import { joinNetwork, networkOfMode, type Network } from '../network';
 import { removeContainer } from './remove';
 
@@ -28,6 +29,10 @@ const NAME_ATTEMPTS = 10;
  */
 export async function createContainer(context: RuntimeContext, request: CreateRequest): Promise<Container> {
   const id = newContainerId();
+  return whileCreating(id, () => createWithId(context, id, request));
+}
+
+async function createWithId(context: RuntimeContext, id: string, request: CreateRequest): Promise<Container> {
   const requestedName = request.name === '' ? undefined : checkedName(request.name);
   if (requestedName !== undefined) await refuseTakenName(context, requestedName);
   const { image, layers } = await withLayersPinned(async () => {
@@ -36,7 +41,11 @@ export async function createContainer(context: RuntimeContext, request: CreateRe
     await context.repository.recordImageLayers(context.node, prepared.id, chain);
     return { image: prepared, layers: chain };
   });
-  const spec = await prepareMounts(context, id, runSpecFor(id, request, image.config, context.runtime.binary));
+  const spec = await prepareMounts(context, id, runSpecFor(id, request, image.config, context.runtime.binary)).catch((err: unknown) => {
+    // A use whose answer was lost (the volume service went away) is not known here: the sweep finds it.
+    scheduleOrphanedUseRelease(context);
+    throw err;
+  });
   let container: Container;
   let network: Network | undefined;
   try {
@@ -45,7 +54,7 @@ export async function createContainer(context: RuntimeContext, request: CreateRe
     await mkdir(containerPaths(context.stateDir, id).dir, { recursive: true, mode: 0o700 });
     container = await recordContainer(context, { id, requestedName, placement: request.placement, imageId: image.id, imageName: request.config!.image, spec, layers });
   } catch (err) {
-    await releaseVolumes(context, { id, spec }, true).catch(() => undefined);
+    await releaseVolumes(context, { id, spec }, true).catch(() => scheduleOrphanedUseRelease(context));
     throw err;
   }
   try {

@@ -9,13 +9,14 @@ import { scheduleRestart } from './restart-policy';
 import { recordEvent } from './events';
 import { exitsDir } from './paths';
 import { releaseVolumes } from './volumes';
+import { scheduleOrphanedUseRelease } from './volume-uses';
 
 
 /**
  * Makes the table agree with the host when the agent starts: containers still running (conmon kept
  * them) are adopted as they are; exits that happened meanwhile are recorded (and their restart
  * policies applied); containers lost to a reboot are marked exited, and started again when their
- * policy is always or unless-stopped; removals cut short are finished.
+ * policy is always or unless-stopped; removals cut short are finished, and creates cut short undone.
  */
 export async function reconcile(context: RuntimeContext): Promise<void> {
   for (const container of await context.repository.list(context.node)) {
@@ -55,4 +56,6 @@ export async function reconcile(context: RuntimeContext): Promise<void> {
       context.logger.error({ container: container.id }, `reconciling ${container.name}: ${messageOf(err)}`);
     }
   }
+  // Creates the last agent left halfway hold uses of volumes that nothing else would release.
+  scheduleOrphanedUseRelease(context, 0);
 }

@@ -23,7 +23,8 @@ export async function prepareMounts(context: RuntimeContext, id: string, spec: R
       mounts.push({ ...mount, source: volume.name, hostPath: volume.mountpoint });
     }
   } catch (err) {
-    await releaseVolumes(context, { id, spec: { ...spec, mounts } }, true);
+    // What cannot be released now, the caller's sweep of orphaned uses releases later.
+    await releaseVolumes(context, { id, spec: { ...spec, mounts } }, true).catch(() => undefined);
     throw err;
   }
   return { ...spec, mounts };

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { Socket } from 'node:net';
 import { failedPrecondition } from '../../../libs/errors';
@@ -54,6 +54,9 @@ export function resolveProgram(program: string): string {
  */
 export async function createWithConmon(options: ConmonOptions): Promise<number> {
   await mkdir(options.socketDir, { recursive: true, mode: 0o700 });
+  // runc makes its pid file through ".pidfile" with O_EXCL: one left by an attempt that failed (a
+  // full disk) would fail every later start.
+  await Promise.all(['pidfile', '.pidfile'].map((name) => rm(join(options.bundle, name), { force: true })));
   const conmon = ConmonProcess.spawn(options.conmon, [
     ...commonArgs(options),
     '-u', attachId(options.id),

@@ -125,6 +125,12 @@ export class ContainerRepository {
     await client.query('DELETE FROM containers WHERE id = $1', [id]);
   }
 
+  /** Which of these ids are recorded containers (of any node). */
+  async recorded(ids: string[]): Promise<Set<string>> {
+    const { rows } = await this.db.pool.query<{ id: string }>('SELECT id FROM containers WHERE id = ANY($1)', [ids]);
+    return new Set(rows.map((row) => row.id));
+  }
+
   async countUsingImage(imageId: string): Promise<number> {
     const { rows } = await this.db.pool.query<{ count: string }>('SELECT count(*) FROM containers WHERE image_id = $1', [imageId]);
     return Number(rows[0]!.count);

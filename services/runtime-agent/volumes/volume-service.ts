@@ -29,6 +29,13 @@ export class VolumeService {
     await unaryCall(this.endpoint, (m, o, cb) => this.client.unmount({ containerId, name }, m, o, cb));
   }
 
+  /** The containers that use this host's volumes: volume name and container id, one pair per use. */
+  async uses(): Promise<{ name: string; containerId: string }[]> {
+    const request = { filters: { dangling: { values: ['false'] } } };
+    const response = await unaryCall<volume.ListResponse>(this.endpoint, (m, o, cb) => this.client.list(request, m, o, cb));
+    return response.volumes.flatMap((found) => found.users.map((user) => ({ name: found.name, containerId: user.containerId })));
+  }
+
   /** The nodes that hold volumes of these names. */
   async locate(names: string[]): Promise<{ name: string; node: string }[]> {
     const response = await unaryCall<volume.LocateResponse>(this.endpoint, (m, o, cb) => this.client.locate({ names }, m, o, cb));

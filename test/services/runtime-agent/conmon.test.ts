@@ -76,6 +76,8 @@ test('a container through conmon and runc on an overlay root: exit code, log, co
   );
   const exitDir = join(work, 'exits');
   mkdirSync(exitDir);
+  // What a start that failed on a full disk leaves: runc's half-made pid file does not stop the next.
+  writeFileSync(join(containerDir, '.pidfile'), '');
   const pid = await createWithConmon({
     conmon: 'conmon',
     runtime: 'runc',
@@ -155,6 +157,8 @@ test("a running container's cgroup stats show its limits; SIGKILL ends it with 1
   );
   const exitDir = join(work, 'exits');
   mkdirSync(exitDir);
+  // What a start that failed on a full disk leaves: runc's half-made pid file does not stop the next.
+  writeFileSync(join(containerDir, '.pidfile'), '');
   const pid = await createWithConmon({ conmon: 'conmon', runtime: 'runc', id, bundle: containerDir, exitDir, logPath: join(containerDir, 'ctr.log'), conmonPidFile: join(containerDir, 'conmon.pid'), socketDir: join(work, 'sockets') });
   execFileSync('runc', ['start', id]);
 

@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import { createClient, unaryCall } from '../../../libs/grpc';
+import { volume } from '../../../libs/proto';
 import { berth, berthOk, eventually, processesMentioning, removeContainersOf, requirePrerequisites, startRuntime, streamEvents } from '../../support';
 
 const RUNTIME = { root: true, programs: ['runc', 'conmon'] };
 
-test('containers outlive a SIGKILLed agent; the next agent records what happened meanwhile', { timeout: 180_000 }, async (t) => {
+test('containers outlive a SIGKILLed agent; the next agent records what happened meanwhile and undoes creates cut short', { timeout: 180_000 }, async (t) => {
   if (!requirePrerequisites(t, RUNTIME)) return;
-  const suite = await startRuntime(t);
+  const suite = await startRuntime(t, 'busybox:test', {}, { volumes: true });
   const { env } = suite;
-  await berthOk(env, ['run', '-d', '--name', 'steady', 'busybox:test', 'sh', '-c', 'echo up; sleep 1000']);
+  await berthOk(env, ['run', '-d', '--name', 'steady', '-v', 'kept:/data', 'busybox:test', 'sh', '-c', 'echo up; sleep 1000']);
+  // A create the agent died in the middle of: the volume service made its anonymous volume, the container was never recorded.
+  const volumeEndpoint = suite.services.volume!.endpoint;
+  const volumes = createClient(volume.VolumeServiceClient, volumeEndpoint, { deadlineMs: 10_000 });
+  t.after(() => volumes.close());
+  const cutShort = await unaryCall<volume.UseResponse>(volumeEndpoint, (m, o, cb) => volumes.use({ containerId: 'f'.repeat(64), name: '', createIfMissing: true, options: {}, labels: {} }, m, o, cb));
   await berthOk(env, ['run', '-d', '--name', 'brief', 'busybox:test', 'sh', '-c', 'echo before; sleep 2; echo while-away; exit 5']);
   const pid = (await berthOk(env, ['inspect', '-f', '{{.State.Pid}}', 'steady'])).trim();
   const briefId = (await berthOk(env, ['inspect', '-f', '{{.Id}}', 'brief'])).trim();
@@ -21,6 +28,9 @@ test('containers outlive a SIGKILLed agent; the next agent records what happened
 
   assert.equal((await berthOk(env, ['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', 'steady'])).trim(), `running ${pid}`);
   assert.equal((await berthOk(env, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'brief'])).trim(), 'exited 5');
+  const volumeNames = async () => (await berthOk(env, ['volume', 'ls', '-q'])).split('\n').filter(Boolean);
+  await eventually(async () => (!(await volumeNames()).includes(cutShort.volume!.name) ? true : undefined), 10_000, 'the volume of the create cut short to go');
+  assert.deepEqual(await volumeNames(), ['kept'], 'the volume of a recorded container stays');
   assert.equal(await berthOk(env, ['logs', 'brief']), 'before\nwhile-away\n', 'what it printed while the agent was away');
   const die = (await streamEvents(env, 'container', 100, 3_000)).find((e) => e.actorId === briefId && e.action === 'die');
   assert.equal(die?.attributes.exitCode, '5', 'the exit is an event, recorded by the next agent');
