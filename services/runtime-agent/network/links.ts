@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { failedPrecondition } from '../../../libs/errors';
+import { failedPrecondition, messageOf } from '../../../libs/errors';
 
 const run = promisify(execFile);
 
@@ -33,16 +34,13 @@ async function ipBatch(commands: string[][], namespace?: string): Promise<void> 
 }
 
 /**
- * Asked of the kernel, not read from /sys/class/net: sysfs shows the links of the network namespace
- * it was mounted in, which is not the agent's when the agent was started in another one.
+ * Read from /proc/self/net/dev, not /sys/class/net: sysfs shows the links of the network namespace
+ * it was mounted in, which is not the agent's when the agent was started in another one; /proc's
+ * view is the reading process's own. Reading it costs no process.
  */
 async function linkExists(name: string): Promise<boolean> {
-  try {
-    await ip(['link', 'show', 'dev', name]);
-    return true;
-  } catch {
-    return false;
-  }
+  const table = await readFile('/proc/self/net/dev', 'utf8');
+  return table.split('\n').some((line) => line.trimStart().startsWith(`${name}:`));
 }
 
 /** A bridge with the gateway address, up; one that exists keeps what it has and gets what it lacks. */
@@ -54,7 +52,11 @@ export async function ensureBridge(name: string, gateway: string, prefix: number
 }
 
 export async function removeLink(name: string): Promise<void> {
-  if (await linkExists(name)) await ip(['link', 'delete', name]);
+  if (!(await linkExists(name))) return;
+  await ip(['link', 'delete', name]).catch((err: unknown) => {
+    // The kernel takes a deleted namespace's veth pairs down after the fact: gone meanwhile is gone.
+    if (!/Cannot find device/.test(messageOf(err))) throw err;
+  });
 }
 
 /** The path runc joins. */
