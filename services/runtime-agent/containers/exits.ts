@@ -87,14 +87,13 @@ export async function recordExit(
   // Waiters learn of the exit first; the runtime's record and the mounts go after, still under the
   // lock, so that a start or a removal waits for them (and both redo them if the agent died here).
   context.watch.changed(exited.id, exited);
+  // The process is gone: its runtime record, volumes, network and root are independent of each other.
+  const warn = (what: string) => (err: unknown) => context.logger.warn({ container: container.id }, `${what}: ${messageOf(err)}`);
   await Promise.all([
-    context.runtime
-      .delete(container.id, true)
-      .catch((err: unknown) => context.logger.warn({ container: container.id }, `runtime delete: ${messageOf(err)}`))
-      .then(() => unmountVolumes(context, container))
-      .then(() => tearDownSandbox(context.networks, container.id))
-      .catch((err: unknown) => context.logger.warn({ container: container.id }, `network: ${messageOf(err)}`)),
-    unmountOverlay(paths.overlay).catch((err: unknown) => context.logger.warn({ container: container.id }, messageOf(err))),
+    context.runtime.delete(container.id, true).catch(warn('runtime delete')),
+    unmountVolumes(context, container),
+    tearDownSandbox(context.networks, container.id).catch(warn('network')),
+    unmountOverlay(paths.overlay).catch(warn('root unmount')),
   ]);
   await rm(join(exitsDir(context.stateDir), container.id), { force: true });
   await context.networks.refreshNames().catch((err: unknown) => context.logger.warn(`network names: ${messageOf(err)}`));

@@ -51,11 +51,16 @@ export async function launchContainer(
   const { spec } = container;
   let pid: number;
   try {
-    await unmountOverlay(paths.overlay);
-    await mountOverlay(container.layers.map((chainId) => context.layers.path(chainId)), paths.overlay);
-    const user = await resolveUser(paths.overlay.merged, spec.user);
-    const volumePaths = await mountVolumes(context, container, paths.overlay.merged);
-    const sandbox = await setUpSandbox(context.networks, { id: container.id, hostname: spec.hostname, network: spec.network }, paths.dir);
+    // The root and the network are independent: made side by side, each waited for before any undo.
+    const [{ user, volumePaths }, sandbox] = await settled(
+      (async () => {
+        await unmountOverlay(paths.overlay);
+        await mountOverlay(container.layers.map((chainId) => context.layers.path(chainId)), paths.overlay);
+        const user = await resolveUser(paths.overlay.merged, spec.user);
+        return { user, volumePaths: await mountVolumes(context, container, paths.overlay.merged) };
+      })(),
+      setUpSandbox(context.networks, { id: container.id, hostname: spec.hostname, network: spec.network }, paths.dir),
+    );
     const config = runtimeConfig({
       args: spec.argv,
       env: spec.env,
@@ -128,6 +133,14 @@ export async function launchContainer(
   await context.networks.refreshNames();
   startHealthChecks(context, started);
   return started;
+}
+
+/** Both results once both are done; the first failure if either failed. */
+async function settled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [first, second] = await Promise.allSettled([a, b]);
+  if (first.status === 'rejected') throw first.reason;
+  if (second.status === 'rejected') throw second.reason;
+  return [first.value, second.value];
 }
 
 /** Takes back what a launch made: the runtime's container and its process, the sandbox, the mounts. */

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { failedPrecondition } from '../../../libs/errors';
+import { runProgram } from '../spawner';
 
-const run = promisify(execFile);
 
 /**
  * iptables rules of container networks: forwarding, isolation, outbound NAT and published ports.
@@ -19,7 +17,7 @@ const PUBLISHED = 'BERTH-PUBLISHED';
 async function iptables(args: string[]): Promise<string> {
   try {
     // -w: wait for the xtables lock that another agent (or Docker) may hold.
-    const { stdout } = await run('iptables', ['-w', ...args]);
+    const { stdout } = await runProgram('iptables', ['-w', ...args]);
     return stdout;
   } catch (err) {
     const text = ((err as { stderr?: string }).stderr ?? '').trim() || (err as Error).message;
@@ -28,7 +26,7 @@ async function iptables(args: string[]): Promise<string> {
 }
 
 async function has(table: string, chain: string, rule: string[]): Promise<boolean> {
-  return run('iptables', ['-w', '-t', table, '-C', chain, ...rule]).then(
+  return runProgram('iptables', ['-w', '-t', table, '-C', chain, ...rule]).then(
     () => true,
     () => false,
   );

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { failedPrecondition, messageOf } from '../../../libs/errors';
-
-const run = promisify(execFile);
+import { runProgram, type ProgramError } from '../spawner';
 
 /**
  * iproute2, for the links of container networks: bridges, veth pairs and named network
@@ -13,7 +10,7 @@ const run = promisify(execFile);
  */
 async function ip(args: string[], namespace?: string): Promise<string> {
   try {
-    const { stdout } = await run('ip', namespace === undefined ? args : ['-n', namespace, ...args]);
+    const { stdout } = await runProgram('ip', namespace === undefined ? args : ['-n', namespace, ...args]);
     return stdout;
   } catch (err) {
     const text = ((err as { stderr?: string }).stderr ?? '').trim() || (err as Error).message;
@@ -24,12 +21,8 @@ async function ip(args: string[], namespace?: string): Promise<string> {
 /** Several commands in one `ip -batch`: a container's start runs a handful, and each process costs more than its work. */
 async function ipBatch(commands: string[][], namespace?: string): Promise<void> {
   const args = [...(namespace === undefined ? [] : ['-n', namespace]), '-batch', '-'];
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile('ip', args, (err, _stdout, stderr) => {
-      if (err === null) resolve();
-      else reject(failedPrecondition(`ip -batch${namespace === undefined ? '' : ` (in ${namespace})`}: ${stderr.trim() || err.message}`));
-    });
-    child.stdin!.end(commands.map((command) => command.join(' ')).join('\n') + '\n');
+  await runProgram('ip', args, { input: commands.map((command) => command.join(' ')).join('\n') + '\n' }).catch((err: ProgramError) => {
+    throw failedPrecondition(`ip -batch${namespace === undefined ? '' : ` (in ${namespace})`}: ${err.stderr?.trim() || err.message}`);
   });
 }
 

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
 import { failedPrecondition } from '../../../libs/errors';
+import { spawnPiped, type PipedProgram } from '../spawner';
 
 export interface ConmonOptions {
   conmon: string;
@@ -57,7 +57,7 @@ export async function createWithConmon(options: ConmonOptions): Promise<number> 
   // runc makes its pid file through ".pidfile" with O_EXCL: one left by an attempt that failed (a
   // full disk) would fail every later start.
   await Promise.all(['pidfile', '.pidfile'].map((name) => rm(join(options.bundle, name), { force: true })));
-  const conmon = ConmonProcess.spawn(options.conmon, [
+  const conmon = await ConmonProcess.spawn(options.conmon, [
     ...commonArgs(options),
     '-u', attachId(options.id),
     '--socket-dir-path', options.socketDir,
@@ -108,7 +108,7 @@ export interface ConmonExec {
  * that can take a terminal's fd over a socket.
  */
 export async function execWithConmon(options: ConmonExecOptions, onReady: () => Promise<void>): Promise<ConmonExec> {
-  const conmon = ConmonProcess.spawn(
+  const conmon = await ConmonProcess.spawn(
     options.conmon,
     [
       ...commonArgs(options),
@@ -175,30 +175,27 @@ interface ConmonMessage {
 
 /**
  * conmon with its pipes (RUNTIME-NOTES.md §1): sync (fd 3) carries its messages, a byte on start
- * (fd 4) lets it go on, and attach (fd 5) says when an exec's attach socket is ready. Node's extra
- * 'pipe' stdio entries are socketpairs, which is what conmon expects.
+ * (fd 4) lets it go on, and attach (fd 5) says when an exec's attach socket is ready. The spawner
+ * starts it (its pipes are socketpairs, which is what conmon expects) and relays them.
  */
 class ConmonProcess {
   private constructor(
-    private readonly child: ChildProcess,
+    private readonly program: PipedProgram,
     readonly sync: MessageReader,
-    private readonly start: Socket,
+    private readonly start: Writable,
     readonly attach: MessageReader | undefined,
   ) {}
 
-  static spawn(conmon: string, args: string[], withAttachPipe = false): ConmonProcess {
-    const child = spawn(resolveProgram(conmon), args, {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', ...(withAttachPipe ? ['pipe' as const] : [])],
+  static async spawn(conmon: string, args: string[], withAttachPipe = false): Promise<ConmonProcess> {
+    const program = await spawnPiped(resolveProgram(conmon), args, {
+      pipes: withAttachPipe ? 3 : 2,
       env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', ...(withAttachPipe ? { _OCI_ATTACHPIPE: '5' } : {}) },
       detached: true,
     });
     let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const pipes = (child.stdio as unknown as Array<Socket | null>).slice(3).filter((p): p is Socket => p !== null);
-    // conmon outlives this call and may close its ends abruptly: a reset there is not the agent's failure.
-    for (const stream of [child.stderr!, ...pipes]) stream.on('error', () => undefined);
-    const reader = (socket: Socket) => new MessageReader(socket, () => stderr);
-    return new ConmonProcess(child, reader(pipes[0]!), pipes[1]!, withAttachPipe ? reader(pipes[2]!) : undefined);
+    program.pipes.get(2)!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const reader = (fd: number) => new MessageReader(program.pipes.get(fd)!, () => stderr);
+    return new ConmonProcess(program, reader(3), program.pipes.get(4)!, withAttachPipe ? reader(5) : undefined);
   }
 
   /** One byte on the start pipe: conmon goes on to its next step. */
@@ -208,10 +205,7 @@ class ConmonProcess {
 
   /** Lets conmon live on alone. */
   detach(): void {
-    this.sync.close();
-    this.attach?.close();
-    this.start.destroy();
-    this.child.unref();
+    this.program.release();
   }
 }
 
@@ -222,17 +216,20 @@ class MessageReader {
   private closed = false;
 
   constructor(
-    private readonly socket: Socket,
+    pipe: Readable,
     private readonly stderr: () => string,
   ) {
-    socket.on('data', (chunk: Buffer) => {
+    pipe.on('data', (chunk: Buffer) => {
       this.buffered += chunk.toString();
       this.deliver();
     });
-    socket.once('close', () => {
-      this.closed = true;
-      this.deliver();
-    });
+    // 'end' when conmon closes its end; 'close' when the agent lets go of the pipe first.
+    for (const event of ['end', 'close']) {
+      pipe.once(event, () => {
+        this.closed = true;
+        this.deliver();
+      });
+    }
   }
 
   next(): Promise<ConmonMessage> {
@@ -242,9 +239,6 @@ class MessageReader {
     }).then((line) => JSON.parse(line) as ConmonMessage);
   }
 
-  close(): void {
-    this.socket.destroy();
-  }
 
   private deliver(): void {
     if (this.waiting === undefined) return;

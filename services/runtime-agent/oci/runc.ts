@@ -1,11 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { failedPrecondition, notFound } from '../../../libs/errors';
+import { runProgram } from '../spawner';
 import { resolveProgram } from './conmon';
-
-const run = promisify(execFile);
 
 /** What the OCI runtime reports of a container: `runc state`. */
 export interface RuntimeState {
@@ -99,7 +97,7 @@ export class OciRuntime {
 
   private async run(args: string[]): Promise<{ stdout: string }> {
     try {
-      return await run(this.binary, [...this.globalArgs, ...args], { maxBuffer: 16 * 1024 * 1024 });
+      return await runProgram(this.binary, [...this.globalArgs, ...args]);
     } catch (err) {
       const text = messageOf(err);
       if (/does not exist/.test(text)) throw notFound(`the runtime does not know container ${args.at(-1)}: ${text}`);

@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { failedPrecondition } from '../../../libs/errors';
+import { runProgram } from '../spawner';
 
-const run = promisify(execFile);
 
 /** The page the legacy mount(2) takes for options: layers are named short to fit many. */
 const MOUNT_OPTIONS_LIMIT = 4096;
@@ -76,12 +74,12 @@ export async function mountOverlay(layerDirs: string[], dirs: OverlayDirs): Prom
     throw failedPrecondition(`the image has too many layers (${layerDirs.length}) for one overlay mount's options`);
   }
   try {
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', options, dirs.merged], { cwd: sameRoot ? layersRoot : undefined });
+    await runProgram('mount', ['-t', 'overlay', 'overlay', '-o', options, dirs.merged], { cwd: sameRoot ? layersRoot : undefined });
   } catch (err) {
     const text = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
     // Some kernels lack the index parameter; it only matters to features Berth does not use.
     if (/index/.test(text) || /wrong fs type|bad option/.test(text)) {
-      await run('mount', ['-t', 'overlay', 'overlay', '-o', options.replace(',index=off', ''), dirs.merged], { cwd: sameRoot ? layersRoot : undefined });
+      await runProgram('mount', ['-t', 'overlay', 'overlay', '-o', options.replace(',index=off', ''), dirs.merged], { cwd: sameRoot ? layersRoot : undefined });
       return;
     }
     throw failedPrecondition(`cannot mount the container's root: ${text}`);
@@ -92,7 +90,7 @@ export async function mountOverlay(layerDirs: string[], dirs: OverlayDirs): Prom
 export async function unmountOverlay(dirs: OverlayDirs): Promise<void> {
   if (!(await isMountPoint(dirs.merged))) return;
   try {
-    await run('umount', [dirs.merged]);
+    await runProgram('umount', [dirs.merged]);
   } catch (err) {
     const text = (err as { stderr?: string }).stderr ?? '';
     if (!/not mounted|no mount point/.test(text)) throw failedPrecondition(`cannot unmount ${dirs.merged}: ${text.trim()}`);
