@@ -2,6 +2,7 @@ export { configSchema, SERVICE_NAMES, ENVIRONMENT, type Config, type ServiceName
 export { loadConfig, ConfigError, DEFAULT_CONFIG_FILE } from './load';
 export {
   socketPath,
+  dockerSocketPath,
   listenAddresses,
   agentAdvertiseAddress,
   metricsAddress,

@@ -16,6 +16,11 @@ export function socketPath(config: Config, service: ServiceName): string {
   return join(config.runDir, `${service}.sock`);
 }
 
+/** Where the Docker Engine API listens. */
+export function dockerSocketPath(config: Config): string {
+  return config.dockerApi.socket ?? join(config.runDir, 'docker.sock');
+}
+
 /** Every address a service listens on, as gRPC bind addresses: its socket, then TCP (mutual TLS). */
 export function listenAddresses(config: Config, service: ServiceName): string[] {
   return [`unix://${socketPath(config, service)}`, ...config.services[SECTION[service]].listen];

@@ -105,6 +105,13 @@ export const configSchema = z.strictObject({
       tls: z.strictObject({ ca: absolutePath, cert: absolutePath, key: absolutePath }).optional(),
     })
     .prefault({}),
+  /** The Docker Engine API (services/docker-api), for docker's CLI, dockerode and testcontainers. */
+  dockerApi: z
+    .strictObject({
+      /** Its unix socket (root only); defaults to docker.sock under runDir. */
+      socket: absolutePath.optional(),
+    })
+    .prefault({}),
   services: z
     .strictObject({
       imageStore: serviceSection.prefault({}),
@@ -211,6 +218,7 @@ export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'num
   BERTH_RUNTIME_AGENT_ENDPOINT: { path: ['services', 'runtimeAgent', 'endpoint'], type: 'string' },
   BERTH_RUNTIME_AGENT_ADVERTISE: { path: ['services', 'runtimeAgent', 'advertise'], type: 'string' },
   BERTH_RUNTIME_AGENT_METRICS_LISTEN: { path: ['services', 'runtimeAgent', 'metricsListen'], type: 'string' },
+  BERTH_DOCKER_API_SOCKET: { path: ['dockerApi', 'socket'], type: 'string' },
   BERTH_VOLUME_LISTEN: { path: ['services', 'volume', 'listen'], type: 'list' },
   BERTH_VOLUME_ENDPOINT: { path: ['services', 'volume', 'endpoint'], type: 'string' },
   BERTH_VOLUME_METRICS_LISTEN: { path: ['services', 'volume', 'metricsListen'], type: 'string' },

@@ -10,7 +10,7 @@ export { startTestPostgres } from './postgres';
 export { berth, berthEnvironment, runCommand, type CommandResult } from './berth';
 export { processesMentioning } from './processes';
 export { buildImage, buildLayer, busyboxLayer, writeOciLayout, type TestImage, type LayerEntry } from './images';
-export { startService, startServices, removeContainersOf, removeNetworking, testEnvironment, testNetworkSettings, type RunningService, type RunningSuite } from './service';
+export { startService, startServices, removeContainersOf, removeNetworking, stopChild, testEnvironment, testNetworkSettings, type RunningService, type RunningSuite } from './service';
 export { startRegistry, seedRegistry, skopeoCopy, registryManifest, type TestRegistry } from './registry';
 
 /**

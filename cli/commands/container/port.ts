@@ -2,7 +2,7 @@ import { invalidArgument, notFound } from '../../../libs/errors';
 import type { runtime } from '../../../libs/proto';
 import { parseFlags } from '../../args';
 import { runtimeAgent } from '../../client';
-import { publishedPortLines } from './port-format';
+import { publishedPortLines } from '../../../libs/docker';
 import { parsePrivatePort } from './publish-flags';
 
 /** `berth port CONTAINER [PRIVATE_PORT[/PROTOCOL]]`: where the container's published ports are reached on the host. */

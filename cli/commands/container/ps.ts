@@ -3,7 +3,7 @@ import { parseFlags } from '../../args';
 import { runtimeAgent } from '../../client';
 import { parseFilters, table, timeAgo } from '../../output';
 import { renderTemplate } from '../../template';
-import { displayablePorts } from './port-format';
+import { displayablePorts } from '../../../libs/docker';
 
 /** `berth ps [-a] [-q] [--no-trunc] [--filter k=v] [--format table|json|TEMPLATE]` */
 export async function ps(args: string[]): Promise<number> {

@@ -3,6 +3,7 @@ import type { volume } from '../../../libs/proto';
 import { parseFlags } from '../../args';
 import { volumeService } from '../../client';
 import { printInspected } from '../../output';
+import { dockerVolume } from '../../../libs/docker';
 
 /**
  * `berth volume inspect [-f TEMPLATE] VOLUME...`: a JSON array in Docker's shape; an unknown name is
@@ -29,21 +30,4 @@ export async function inspectVolumes(args: string[]): Promise<number> {
   }
   printInspected(found, values.format);
   return failed ? 1 : 0;
-}
-
-/** A volume as `docker volume inspect` shows it, with its usage and users (Berth's additions). */
-function dockerVolume(v: volume.Volume): Record<string, unknown> {
-  const orNull = (map: Record<string, string>) => (Object.keys(map).length === 0 ? null : map);
-  return {
-    // Go's RFC 3339, to the second, as Docker prints it.
-    CreatedAt: v.created?.toISOString().replace(/\.\d+Z$/, 'Z'),
-    Driver: v.driver,
-    Labels: orNull(v.labels),
-    Mountpoint: v.mountpoint,
-    Name: v.name,
-    Options: orNull(v.options),
-    Scope: v.scope,
-    UsageData: { Size: v.sizeBytes, RefCount: v.users.length },
-    Users: v.users.map((u) => ({ ContainerID: u.containerId, Mounted: u.mounted })),
-  };
 }

@@ -1,5 +1,5 @@
-import type { network, runtime } from '../../../libs/proto';
-import { portKey } from './port-format';
+import type { network, runtime } from '../proto';
+import { portKey } from './ports';
 
 /**
  * Config.ExposedPorts as Docker shows it ({"80/tcp": {}}), absent when there are none (Docker's

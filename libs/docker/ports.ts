@@ -1,4 +1,4 @@
-import type { runtime } from '../../../libs/proto';
+import type { runtime } from '../proto';
 
 type Port = Pick<runtime.PortBinding, 'containerPort' | 'protocol' | 'hostIp' | 'hostPort'>;
 

@@ -1,0 +1,172 @@
+import type { ServerResponse } from 'node:http';
+import type { BerthClient } from '../../../client';
+import { dockerContainer } from '../../../libs/docker';
+import { invalidArgument } from '../../../libs/errors';
+import { runtime } from '../../../libs/proto';
+import { API_VERSION, filters, flag, sendJson, sendNoContent, type Router } from '../http/router';
+import { createRequestOf, type DockerCreateBody } from './create-body';
+
+/** /containers/...: Docker's container verbs over the runtime-agent's RuntimeService. */
+export function containerRoutes(router: Router, berth: BerthClient): void {
+  const { runtime: agent } = berth;
+
+  router.on('GET', '/containers/json', async ({ query, response }) => {
+    const { containers } = await agent.call('list', { all: flag(query, 'all'), filters: filters(query) });
+    sendJson(response, 200, containers.map(containerSummary));
+  });
+
+  router.on('POST', '/containers/create', async ({ query, json, response }) => {
+    const request = createRequestOf(query.get('name') ?? '', query.get('platform') ?? '', await json<DockerCreateBody>());
+    const { id, warnings } = await agent.call('create', request);
+    sendJson(response, 201, { Id: id, Warnings: warnings });
+  });
+
+  router.on('GET', '/containers/{id}/json', async ({ params, response }) => {
+    const { container } = await agent.call('inspect', { container: params.id! });
+    sendJson(response, 200, dockerContainer(container!));
+  });
+
+  router.on('POST', '/containers/{id}/start', async ({ params, response }) => {
+    await agent.call('start', { container: params.id! });
+    sendNoContent(response);
+  });
+
+  router.on('POST', '/containers/{id}/stop', async ({ params, query, response }) => {
+    await agent.call('stop', { container: params.id!, timeout: seconds(query.get('t')), signal: query.get('signal') ?? '' }, { deadline: undefined });
+    sendNoContent(response);
+  });
+
+  router.on('POST', '/containers/{id}/restart', async ({ params, query, response }) => {
+    await agent.call('restart', { container: params.id!, timeout: seconds(query.get('t')) });
+    sendNoContent(response);
+  });
+
+  router.on('POST', '/containers/{id}/kill', async ({ params, query, response }) => {
+    await agent.call('kill', { container: params.id!, signal: query.get('signal') ?? '' });
+    sendNoContent(response);
+  });
+
+  router.on('POST', '/containers/{id}/pause', async ({ params, response }) => {
+    await agent.call('pause', { container: params.id! });
+    sendNoContent(response);
+  });
+
+  router.on('POST', '/containers/{id}/unpause', async ({ params, response }) => {
+    await agent.call('unpause', { container: params.id! });
+    sendNoContent(response);
+  });
+
+  router.on('POST', '/containers/{id}/rename', async ({ params, query, response }) => {
+    await agent.call('rename', { container: params.id!, name: query.get('name') ?? '' });
+    sendNoContent(response);
+  });
+
+  router.on('DELETE', '/containers/{id}', async ({ params, query, response }) => {
+    await agent.call('remove', { container: params.id!, force: flag(query, 'force'), volumes: flag(query, 'v') });
+    sendNoContent(response);
+  });
+
+  router.on('POST', '/containers/{id}/wait', async ({ params, query, response }) => {
+    const condition = waitCondition(query.get('condition'));
+    // Asked before the container starts (docker run does): the answer comes when it exits, however long.
+    const waiting = agent.call('wait', { container: params.id!, condition }, { deadline: farFuture() });
+    const { exitCode, error } = await waiting;
+    sendJson(response, 200, { StatusCode: exitCode, Error: error === '' ? null : { Message: error } });
+  });
+
+  router.on('GET', '/containers/{id}/logs', async ({ params, query, response }) => {
+    const stdout = flag(query, 'stdout');
+    const stderr = flag(query, 'stderr');
+    if (!stdout && !stderr) throw invalidArgument('you must choose at least one stream');
+    const { container } = await agent.call('inspect', { container: params.id! });
+    const tty = container!.config!.tty;
+    const tail = query.get('tail') ?? 'all';
+    const request = runtime.LogsRequest.fromPartial({
+      container: params.id!,
+      follow: flag(query, 'follow'),
+      tail: tail === 'all' || tail === '' ? 0 : Number(tail),
+      since: unixTime(query.get('since')),
+      until: unixTime(query.get('until')),
+      noStdout: !stdout,
+      noStderr: !stderr,
+    });
+    startStream(response, tty);
+    const timestamps = flag(query, 'timestamps');
+    for await (const line of agent.stream('logs', request)) {
+      const data = timestamps ? Buffer.concat([Buffer.from(`${line.time?.toISOString() ?? ''} `), Buffer.from(line.data)]) : Buffer.from(line.data);
+      response.write(tty ? data : frame(line.stream === runtime.LogStream.LOG_STREAM_STDERR ? 2 : 1, data));
+    }
+    response.end();
+  });
+
+  router.on('POST', '/containers/prune', async ({ query, response }) => {
+    const { deleted, spaceReclaimed } = await agent.call('prune', { filters: filters(query) });
+    sendJson(response, 200, { ContainersDeleted: deleted, SpaceReclaimed: spaceReclaimed });
+  });
+}
+
+/** A container as GET /containers/json lists it. */
+function containerSummary(c: runtime.ContainerSummary): Record<string, unknown> {
+  return {
+    Id: c.id,
+    Names: [`/${c.name}`],
+    Image: c.image,
+    ImageID: c.imageId,
+    Command: c.command,
+    Created: Math.floor((c.created?.getTime() ?? 0) / 1000),
+    Ports: c.ports.map((p) => ({ PrivatePort: p.containerPort, Type: p.protocol || 'tcp', ...(p.hostPort > 0 ? { IP: p.hostIp || '0.0.0.0', PublicPort: p.hostPort } : {}) })),
+    Labels: c.labels,
+    State: c.state,
+    Status: c.status,
+    HostConfig: { NetworkMode: c.networks[0] ?? 'bridge' },
+    NetworkSettings: { Networks: Object.fromEntries(c.networks.map((name) => [name, {}])) },
+    Mounts: [],
+  };
+}
+
+/** Docker's stream of a container's output: raw with a terminal, else frames of 8-byte headers. */
+function startStream(response: ServerResponse, tty: boolean): void {
+  response.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream', 'Api-Version': API_VERSION });
+  response.flushHeaders();
+}
+
+/** One frame of the multiplexed stream: stream (1 stdout, 2 stderr), three zero bytes, the length, the bytes. */
+export function frame(stream: 1 | 2, data: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header[0] = stream;
+  header.writeUInt32BE(data.length, 4);
+  return Buffer.concat([header, data]);
+}
+
+function seconds(value: string | null): number | undefined {
+  if (value === null || value === '') return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw invalidArgument(`invalid timeout "${value}"`);
+  return parsed;
+}
+
+function waitCondition(value: string | null): runtime.WaitCondition {
+  switch (value ?? 'not-running') {
+    case 'not-running':
+    case '':
+      return runtime.WaitCondition.WAIT_CONDITION_UNSPECIFIED;
+    case 'next-exit':
+      return runtime.WaitCondition.WAIT_CONDITION_NEXT_EXIT;
+    case 'removed':
+      return runtime.WaitCondition.WAIT_CONDITION_REMOVED;
+    default:
+      throw invalidArgument(`invalid condition "${value}": not-running, next-exit or removed`);
+  }
+}
+
+/** Docker's since/until: seconds since the epoch, with an optional fraction. */
+function unixTime(value: string | null): Date | undefined {
+  if (value === null || value === '' || value === '0') return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw invalidArgument(`invalid time "${value}": seconds since the epoch`);
+  return new Date(parsed * 1000);
+}
+
+function farFuture(): Date {
+  return new Date(Date.now() + 365 * 24 * 3600 * 1000);
+}

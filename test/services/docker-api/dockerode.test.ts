@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import Docker from 'dockerode';
+import { eventually, requirePrerequisites, serviceEntry, startRuntime, stopChild, type RuntimeSuite } from '../../support';
+
+const IMAGE = 'busybox:docker-api';
+
+/** The Docker Engine API of a running suite, on a socket under its run directory. */
+async function startDockerApi(t: TestContext, suite: RuntimeSuite): Promise<string> {
+  const socket = join(suite.runDir, 'docker.sock');
+  const child = spawn(process.execPath, [serviceEntry('docker-api')], { env: { ...suite.env, BERTH_DOCKER_API_SOCKET: socket }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  t.after(() => stopChild(child, 'SIGTERM'));
+  await eventually(() => (existsSync(socket) ? true : undefined), 15_000, `the docker-api socket:\n${output}`);
+  return socket;
+}
+
+test('dockerode against Berth: ping, version, a container from create to removal with its logs, images, volumes, networks, Docker errors', { timeout: 180_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;
+  const suite = await startRuntime(t, IMAGE, {}, { volumes: true });
+  const socketPath = await startDockerApi(t, suite);
+  assert.equal(statSync(socketPath).mode & 0o777, 0o600, 'root only');
+  const docker = new Docker({ socketPath });
+
+  assert.equal(String(await docker.ping()), 'OK');
+  const version = await docker.version();
+  assert.equal(version.ApiVersion, '1.41');
+  assert.equal(version.Os, 'linux');
+
+  // A container's life, as a program drives it.
+  const container = await docker.createContainer({
+    name: 'greeter',
+    Image: IMAGE,
+    Cmd: ['sh', '-c', 'echo hello from berth; echo oops >&2; sleep 100'],
+    Labels: { app: 'greeter' },
+    HostConfig: { Binds: ['greeting:/data'] },
+  });
+  await container.start();
+  const inspected = await container.inspect();
+  assert.equal(inspected.State.Running, true);
+  assert.equal(inspected.Name, '/greeter');
+  assert.equal(inspected.Config.Labels.app, 'greeter');
+  const listed = await docker.listContainers({ filters: { label: ['app=greeter'] } });
+  assert.deepEqual(listed.map((c) => c.Names), [['/greeter']]);
+  assert.equal(listed[0]!.State, 'running');
+
+  // Logs in Docker's multiplexed format, each stream to its own side.
+  const logs = await eventually(async () => {
+    const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    return raw.length > 0 && raw.includes('oops') ? raw : undefined;
+  }, 10_000, 'the logs');
+  const frames = demultiplex(logs);
+  assert.deepEqual(frames, [{ stream: 1, text: 'hello from berth\n' }, { stream: 2, text: 'oops\n' }]);
+
+  await container.stop({ t: 1 });
+  const waited = await container.wait();
+  assert.equal(waited.StatusCode, 137);
+  assert.equal((await container.inspect()).State.Status, 'exited');
+
+  // Docker's error bodies and statuses.
+  await assert.rejects(docker.createContainer({ name: 'greeter', Image: IMAGE }), (err: { statusCode?: number; json?: { message?: string } }) => {
+    assert.equal(err.statusCode, 409);
+    assert.match(err.json?.message ?? '', /greeter/);
+    return true;
+  });
+  await assert.rejects(docker.getContainer('no-such-container').inspect(), (err: { statusCode?: number }) => err.statusCode === 404);
+  await assert.rejects(docker.createContainer({ Image: IMAGE, HostConfig: { CapAdd: ['NET_ADMIN'] } }), (err: { statusCode?: number; json?: { message?: string } }) => {
+    assert.equal(err.statusCode, 400);
+    assert.match(err.json?.message ?? '', /HostConfig.CapAdd is not supported/);
+    return true;
+  });
+  await assert.rejects(docker.getVolume('greeting').remove(), (err: { statusCode?: number }) => err.statusCode === 409, 'a volume in use is a conflict');
+
+  await container.remove({ v: true });
+  await assert.rejects(container.inspect(), (err: { statusCode?: number }) => err.statusCode === 404);
+
+  // Images, volumes and networks.
+  const images = await docker.listImages();
+  assert.ok(images.some((image) => image.RepoTags?.includes(IMAGE)));
+  await docker.getImage(IMAGE).tag({ repo: 'busybox', tag: 'again' });
+  assert.ok((await docker.listImages()).some((image) => image.RepoTags?.includes('busybox:again')));
+  await docker.getImage('busybox:again').remove();
+
+  await docker.createVolume({ Name: 'made-by-dockerode', Labels: { by: 'dockerode' } });
+  const created = await docker.getVolume('made-by-dockerode').inspect();
+  assert.deepEqual([created.Name, created.Labels], ['made-by-dockerode', { by: 'dockerode' }]);
+  const volumes = await docker.listVolumes();
+  assert.deepEqual(volumes.Volumes.map((v) => v.Name).sort(), ['greeting', 'made-by-dockerode']);
+  await docker.getVolume('made-by-dockerode').remove();
+  await docker.getVolume('greeting').remove();
+
+  const network = await docker.createNetwork({ Name: 'dockerode-net', Labels: { by: 'dockerode' } });
+  const networkInfo = (await network.inspect()) as { Name: string; IPAM: { Config: Array<{ Subnet: string }> } };
+  assert.equal(networkInfo.Name, 'dockerode-net');
+  assert.match(networkInfo.IPAM.Config[0]!.Subnet, /^\d+\.\d+\.\d+\.0\/24$/);
+  assert.ok((await docker.listNetworks()).some((n) => n.Name === 'dockerode-net'));
+  await network.remove();
+  await assert.rejects(docker.getNetwork('dockerode-net').inspect(), (err: { statusCode?: number }) => err.statusCode === 404);
+});
+
+/** The frames of Docker's multiplexed stream, neighbouring frames of one stream joined. */
+function demultiplex(raw: Buffer): Array<{ stream: number; text: string }> {
+  const frames: Array<{ stream: number; text: string }> = [];
+  for (let offset = 0; offset + 8 <= raw.length; ) {
+    const stream = raw[offset]!;
+    const length = raw.readUInt32BE(offset + 4);
+    const text = raw.subarray(offset + 8, offset + 8 + length).toString();
+    const last = frames.at(-1);
+    if (last?.stream === stream) last.text += text;
+    else frames.push({ stream, text });
+    offset += 8 + length;
+  }
+  return frames;
+}
