@@ -8,6 +8,7 @@ import type { Telemetry } from '../../libs/telemetry';
 import { containerRoutes } from './handlers/containers';
 import { imageRoutes } from './handlers/images';
 import { networkRoutes } from './handlers/networks';
+import { streamRoutes } from './handlers/streams';
 import { systemRoutes } from './handlers/system';
 import { volumeRoutes } from './handlers/volumes';
 import { Router } from './http/router';
@@ -33,11 +34,13 @@ export async function main(telemetry: Telemetry): Promise<void> {
   imageRoutes(router, berth);
   volumeRoutes(router, berth);
   networkRoutes(router, berth);
+  streamRoutes(router, berth);
 
   const socket = dockerSocketPath(config);
   mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
   rmSync(socket, { force: true });
   const server = createServer((request, response) => void router.handle(request, response));
+  server.on('upgrade', (request, socket, head) => void router.handleUpgrade(request, socket, head));
   // Long waits and log follows are the API's nature: no request timeout.
   server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socket, resolve));

@@ -6,7 +6,7 @@ import { runtime } from '../../../libs/proto';
 import { API_VERSION, filters, flag, sendJson, sendNoContent, type Router } from '../http/router';
 import { createRequestOf, type DockerCreateBody } from './create-body';
 
-/** /containers/...: Docker's container verbs over the runtime-agent's RuntimeService. */
+/** /containers/...: Docker's container verbs over the runtime-agent's RuntimeService (start is in streams.ts). */
 export function containerRoutes(router: Router, berth: BerthClient): void {
   const { runtime: agent } = berth;
 
@@ -24,11 +24,6 @@ export function containerRoutes(router: Router, berth: BerthClient): void {
   router.on('GET', '/containers/{id}/json', async ({ params, response }) => {
     const { container } = await agent.call('inspect', { container: params.id! });
     sendJson(response, 200, dockerContainer(container!));
-  });
-
-  router.on('POST', '/containers/{id}/start', async ({ params, response }) => {
-    await agent.call('start', { container: params.id! });
-    sendNoContent(response);
   });
 
   router.on('POST', '/containers/{id}/stop', async ({ params, query, response }) => {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { invalidArgument, isBerthError, messageOf, notFound, type ErrorKind } from '../../../libs/errors';
 import type { Logger } from '../../../libs/logging';
 
@@ -18,11 +19,27 @@ export interface Call {
 
 export type Handler = (call: Call) => Promise<void>;
 
+/** A request that takes over its connection (attach, exec start): the handler answers on the socket itself. */
+export interface UpgradeCall {
+  request: IncomingMessage;
+  /** The connection, when the client asked to upgrade it; else the answer goes through response. */
+  socket?: Duplex;
+  response?: ServerResponse;
+  /** Bytes the client sent after its request, already read. */
+  head: Buffer;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  json<T>(): Promise<T>;
+}
+
+export type UpgradeHandler = (call: UpgradeCall) => Promise<void>;
+
 interface Route {
   method: string;
   pattern: RegExp;
   names: string[];
-  handler: Handler;
+  handler?: Handler;
+  upgrade?: UpgradeHandler;
 }
 
 /** Docker's statuses for what went wrong (its errdefs): a conflict is 409, a bad request 400. */
@@ -47,17 +64,40 @@ export class Router {
   constructor(private readonly logger: Logger) {}
 
   on(method: string, path: string, handler: Handler): this {
-    const names: string[] = [];
-    // {name} is one segment, except a trailing {name*} which takes the rest (image names have slashes).
-    const source = path.replace(/\{(\w+)(\*?)\}/g, (_match, name: string, rest: string) => {
-      names.push(name);
-      return rest === '*' ? '(.+?)' : '([^/]+)';
-    });
-    this.routes.push({ method, pattern: new RegExp(`^${source}$`), names, handler });
+    this.routes.push({ method, ...pattern(path), handler });
+    return this;
+  }
+
+  /**
+   * A route that takes over the connection: asked with `Upgrade: tcp` (as docker's CLI and dockerode
+   * do) or plainly (then the answer is a 200 and the stream follows on the same connection).
+   */
+  onUpgrade(method: string, path: string, upgrade: UpgradeHandler): this {
+    this.routes.push({ method, ...pattern(path), upgrade });
     return this;
   }
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    await this.dispatch(request, (err) => this.fail(response, err), (route, params, query) => {
+      if (route.handler !== undefined) return route.handler({ request, response, params, query, json: () => readJson(request) });
+      // Asked without Upgrade: the stream is the response's body, and there is no way in.
+      return route.upgrade!({ request, response, head: Buffer.alloc(0), params, query, json: () => readJson(request) });
+    });
+  }
+
+  /** A request that came with `Upgrade`: only upgrade routes take it. */
+  async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    await this.dispatch(request, (err) => failOnSocket(socket, err), (route, params, query) => {
+      if (route.upgrade === undefined) throw invalidArgument(`${request.method} ${request.url} does not upgrade the connection`);
+      return route.upgrade({ request, socket, head, params, query, json: () => readJson(request) });
+    });
+  }
+
+  private async dispatch(
+    request: IncomingMessage,
+    fail: (err: unknown) => void,
+    run: (route: Route, params: Record<string, string>, query: URLSearchParams) => Promise<void>,
+  ): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://docker');
     const versioned = /^\/v(\d+\.\d+)(\/.*)$/.exec(url.pathname);
     const path = versioned?.[2] ?? url.pathname;
@@ -69,28 +109,61 @@ export class Router {
       for (const route of this.routes) {
         const match = route.method === method ? route.pattern.exec(path) : null;
         if (match === null) continue;
-        const params = Object.fromEntries(route.names.map((name, index) => [name, decodeURIComponent(match[index + 1]!)]));
-        await route.handler({ request, response, params, query: url.searchParams, json: () => readJson(request) });
+        await run(route, Object.fromEntries(route.names.map((name, index) => [name, decodeURIComponent(match[index + 1]!)])), url.searchParams);
         return;
       }
       throw notFound(`page not found: ${request.method} ${path}`);
     } catch (err) {
-      this.fail(response, err, `${request.method} ${path}`);
+      if (!isBerthError(err) || STATUS[err.kind] >= 500) this.logger.warn({ err }, `${request.method} ${path}: ${messageOf(err)}`);
+      fail(err);
     }
   }
 
   /** Docker's error body ({"message": ...}) with the status for the error's kind; after a stream began, the stream ends. */
-  private fail(response: ServerResponse, err: unknown, what: string): void {
-    const status = isBerthError(err) ? STATUS[err.kind] : 500;
-    if (status >= 500) this.logger.warn({ err }, `${what}: ${messageOf(err)}`);
+  private fail(response: ServerResponse, err: unknown): void {
     if (response.headersSent) {
       response.destroy();
       return;
     }
-    sendJson(response, status, { message: messageOf(err) });
+    sendJson(response, statusOf(err), { message: messageOf(err) });
   }
 }
 
+function statusOf(err: unknown): number {
+  return isBerthError(err) ? STATUS[err.kind] : 500;
+}
+
+/** {name} is one segment, except a trailing {name*} which takes the rest (image names have slashes). */
+function pattern(path: string): { pattern: RegExp; names: string[] } {
+  const names: string[] = [];
+  const source = path.replace(/\{(\w+)(\*?)\}/g, (_match, name: string, rest: string) => {
+    names.push(name);
+    return rest === '*' ? '(.+?)' : '([^/]+)';
+  });
+  return { pattern: new RegExp(`^${source}$`), names };
+}
+
+/** An error for a request that asked to upgrade, before the connection was taken over. */
+function failOnSocket(socket: Duplex, err: unknown): void {
+  const body = JSON.stringify({ message: messageOf(err) });
+  socket.end(`HTTP/1.1 ${statusOf(err)} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * Takes the connection over for a raw stream: 101 for a client that asked to upgrade (its input
+ * comes on the same connection), else a 200 whose body is the stream (and there is no input).
+ */
+export function takeOver(call: UpgradeCall, tty: boolean): { output: Writable; input?: Readable } {
+  const contentType = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
+  if (call.socket === undefined) {
+    call.response!.writeHead(200, { 'Content-Type': contentType, 'Api-Version': API_VERSION });
+    call.response!.flushHeaders();
+    return { output: call.response! };
+  }
+  call.socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: ${API_VERSION}\r\n\r\n`);
+  if (call.head.length > 0) call.socket.unshift(call.head);
+  return { output: call.socket, input: call.socket };
+}
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Api-Version': API_VERSION });

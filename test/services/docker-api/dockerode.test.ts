@@ -19,7 +19,7 @@ async function startDockerApi(t: TestContext, suite: RuntimeSuite): Promise<stri
   return socket;
 }
 
-test('dockerode against Berth: ping, version, a container from create to removal with its logs, images, volumes, networks, Docker errors', { timeout: 180_000 }, async (t) => {
+test('dockerode against Berth: ping, version, a container from create to removal with its logs, exec, attach as docker run does, images, volumes, networks, Docker errors', { timeout: 180_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;
   const suite = await startRuntime(t, IMAGE, {}, { volumes: true });
   const socketPath = await startDockerApi(t, suite);
@@ -53,8 +53,17 @@ test('dockerode against Berth: ping, version, a container from create to removal
     const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
     return raw.length > 0 && raw.includes('oops') ? raw : undefined;
   }, 10_000, 'the logs');
-  const frames = demultiplex(logs);
-  assert.deepEqual(frames, [{ stream: 1, text: 'hello from berth\n' }, { stream: 2, text: 'oops\n' }]);
+  assert.deepEqual(byStream(logs), { 1: 'hello from berth\n', 2: 'oops\n' });
+
+  // exec, as docker exec runs it: create, start with the connection taken over, inspect for the code.
+  const exec = await container.exec({ Cmd: ['sh', '-c', 'echo in-exec; echo to-err >&2; exit 3'], AttachStdout: true, AttachStderr: true });
+  const execStream = await exec.start({ hijack: true, stdin: false });
+  assert.deepEqual(byStream(await readAll(execStream)), { 1: 'in-exec\n', 2: 'to-err\n' });
+  const execInfo = await eventually(async () => {
+    const info = await exec.inspect();
+    return info.Running ? undefined : info;
+  }, 5_000, 'the exec to end');
+  assert.equal(execInfo.ExitCode, 3);
 
   await container.stop({ t: 1 });
   const waited = await container.wait();
@@ -77,6 +86,15 @@ test('dockerode against Berth: ping, version, a container from create to removal
 
   await container.remove({ v: true });
   await assert.rejects(container.inspect(), (err: { statusCode?: number }) => err.statusCode === 404);
+
+  // What docker run does in the foreground: attach, wait for the next exit, start, read to the end.
+  const runner = await docker.createContainer({ Image: IMAGE, Cmd: ['sh', '-c', 'echo attached out; echo attached err >&2; exit 4'] });
+  const attached = await runner.attach({ stream: true, stdout: true, stderr: true, hijack: true });
+  const exited = runner.wait({ condition: 'next-exit' });
+  await runner.start();
+  assert.deepEqual(byStream(await readAll(attached)), { 1: 'attached out\n', 2: 'attached err\n' });
+  assert.equal((await exited).StatusCode, 4);
+  await runner.remove();
 
   // Images, volumes and networks.
   const images = await docker.listImages();
@@ -102,17 +120,19 @@ test('dockerode against Berth: ping, version, a container from create to removal
   await assert.rejects(docker.getNetwork('dockerode-net').inspect(), (err: { statusCode?: number }) => err.statusCode === 404);
 });
 
-/** The frames of Docker's multiplexed stream, neighbouring frames of one stream joined. */
-function demultiplex(raw: Buffer): Array<{ stream: number; text: string }> {
-  const frames: Array<{ stream: number; text: string }> = [];
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/** What Docker's multiplexed stream carried, by stream (1 stdout, 2 stderr): the two are not ordered between each other. */
+function byStream(raw: Buffer): Record<number, string> {
+  const streams: Record<number, string> = {};
   for (let offset = 0; offset + 8 <= raw.length; ) {
-    const stream = raw[offset]!;
     const length = raw.readUInt32BE(offset + 4);
-    const text = raw.subarray(offset + 8, offset + 8 + length).toString();
-    const last = frames.at(-1);
-    if (last?.stream === stream) last.text += text;
-    else frames.push({ stream, text });
+    streams[raw[offset]!] = (streams[raw[offset]!] ?? '') + raw.subarray(offset + 8, offset + 8 + length).toString();
     offset += 8 + length;
   }
-  return frames;
+  return streams;
 }
