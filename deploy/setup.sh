@@ -33,6 +33,18 @@ if ((${#missing[@]} > 0)); then
   fi
 fi
 
+# The Docker Engine API's tests drive it with Debian's docker client. Only the client is taken from
+# the docker.io package (apt-get download, no install): its daemon would take over the host's
+# networking and iptables, and nothing here needs it.
+docker_cli=/usr/local/lib/berth/docker-cli/docker
+if [[ ! -x $docker_cli && $(id -u) -eq 0 ]]; then
+  echo "setup: fetching Debian's docker client"
+  work=$(mktemp -d)
+  (cd "$work" && { apt-get download -qq docker.io 2>/dev/null || { apt-get update -qq && apt-get download -qq docker.io 2>/dev/null; }; } && dpkg-deb -x docker.io_*.deb extracted)
+  install -D -m 0755 "$work/extracted/usr/bin/docker" "$docker_cli"
+  rm -rf "$work"
+fi
+
 # npm ci when package-lock.json changed since the last install.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: installing npm dependencies"

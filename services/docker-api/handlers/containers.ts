@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { BerthClient } from '../../../client';
 import { dockerContainer } from '../../../libs/docker';
-import { invalidArgument } from '../../../libs/errors';
+import { invalidArgument, messageOf } from '../../../libs/errors';
 import { runtime } from '../../../libs/proto';
 import { API_VERSION, filters, flag, sendJson, sendNoContent, type Router } from '../http/router';
 import { createRequestOf, type DockerCreateBody } from './create-body';
@@ -23,7 +23,8 @@ export function containerRoutes(router: Router, berth: BerthClient): void {
 
   router.on('GET', '/containers/{id}/json', async ({ params, response }) => {
     const { container } = await agent.call('inspect', { container: params.id! });
-    sendJson(response, 200, dockerContainer(container!));
+    // Docker's own Node is an object (Swarm's), which its clients decode: Berth's node goes in it.
+    sendJson(response, 200, { ...dockerContainer(container!), Node: { ID: container!.node, Name: container!.node } });
   });
 
   router.on('POST', '/containers/{id}/stop', async ({ params, query, response }) => {
@@ -63,10 +64,16 @@ export function containerRoutes(router: Router, berth: BerthClient): void {
 
   router.on('POST', '/containers/{id}/wait', async ({ params, query, response }) => {
     const condition = waitCondition(query.get('condition'));
-    // Asked before the container starts (docker run does): the answer comes when it exits, however long.
-    const waiting = agent.call('wait', { container: params.id!, condition }, { deadline: farFuture() });
-    const { exitCode, error } = await waiting;
-    sendJson(response, 200, { StatusCode: exitCode, Error: error === '' ? null : { Message: error } });
+    const { container } = await agent.call('inspect', { container: params.id! });
+    // docker run asks before it starts the container and goes on once the headers come: they come
+    // now, as Docker's do, and the body when the container exits, however long that takes.
+    response.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
+    response.flushHeaders();
+    const body = await agent.call('wait', { container: container!.id, condition }, { deadline: farFuture() }).then(
+      ({ exitCode, error }) => ({ StatusCode: exitCode, Error: error === '' ? null : { Message: error } }),
+      (err: unknown) => ({ StatusCode: -1, Error: { Message: messageOf(err) } }),
+    );
+    response.end(JSON.stringify(body));
   });
 
   router.on('GET', '/containers/{id}/logs', async ({ params, query, response }) => {

@@ -106,6 +106,7 @@ export class Router {
         throw invalidArgument(`client version ${versioned[1]} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
       }
       const method = request.method === 'HEAD' ? 'GET' : request.method ?? 'GET';
+      this.logger.debug({ method: request.method, path, query: url.search }, 'request');
       for (const route of this.routes) {
         const match = route.method === method ? route.pattern.exec(path) : null;
         if (match === null) continue;

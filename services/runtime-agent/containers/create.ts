@@ -89,6 +89,7 @@ async function recordContainer(
       error: '',
       oomKilled: false,
       stoppedByUser: false,
+      removeVolumes: false,
       restartCount: 0,
       health: null,
       createdAt: new Date(),

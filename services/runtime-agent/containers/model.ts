@@ -127,6 +127,8 @@ export interface Container {
   error: string;
   oomKilled: boolean;
   stoppedByUser: boolean;
+  /** A removal under way takes the anonymous volumes too (rm -v, or --rm). */
+  removeVolumes: boolean;
   restartCount: number;
   health: Health | null;
   createdAt: Date;

@@ -41,8 +41,7 @@ export async function reconcile(context: RuntimeContext): Promise<void> {
             scheduleRestart(context, container, 0);
             return;
           case 'removing':
-            // Whether `rm -v` was asked is not kept: only --rm's anonymous volumes go with the container.
-            await releaseVolumes(context, container, container.spec.autoRemove);
+            await releaseVolumes(context, container, container.removeVolumes);
             await removeFiles(context, container);
             await context.db.transaction(async (client) => {
               await context.repository.delete(client, container.id);

@@ -33,7 +33,8 @@ export async function removeContainer(context: RuntimeContext, text: string, opt
     }
     forgetRestarts(context, id);
     stopHealthChecks(context, id);
-    const removing = await context.repository.update(context.db.pool, id, { state: 'removing' });
+    const removeVolumes = (options.volumes ?? false) || container.spec.autoRemove;
+    const removing = await context.repository.update(context.db.pool, id, { state: 'removing', removeVolumes });
     context.watch.changed(id, removing);
     let exitCode: number | undefined;
     if (active) {
@@ -42,7 +43,7 @@ export async function removeContainer(context: RuntimeContext, text: string, opt
       exitCode = (await readExitStatus(exitsDir(context.stateDir), id)) ?? KILLED;
     }
     // Docker's --rm takes the anonymous volumes too.
-    await releaseVolumes(context, container, (options.volumes ?? false) || container.spec.autoRemove);
+    await releaseVolumes(context, container, removeVolumes);
     await removeFiles(context, container);
     const networks = await context.networks.networksOf(id);
     await context.db.transaction(async (client) => {

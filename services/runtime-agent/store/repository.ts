@@ -19,6 +19,7 @@ interface ContainerRow {
   error: string;
   oom_killed: boolean;
   stopped_by_user: boolean;
+  remove_volumes: boolean;
   restart_count: number;
   health: Container['health'];
   created_at: Date;
@@ -42,6 +43,7 @@ function toContainer(row: ContainerRow): Container {
     error: row.error,
     oomKilled: row.oom_killed,
     stoppedByUser: row.stopped_by_user,
+    removeVolumes: row.remove_volumes,
     restartCount: row.restart_count,
     health: row.health,
     createdAt: row.created_at,
@@ -52,7 +54,7 @@ function toContainer(row: ContainerRow): Container {
 
 /** The fields a state change may set, and their columns. */
 export type ContainerChange = Partial<
-  Pick<Container, 'name' | 'spec' | 'state' | 'pid' | 'exitCode' | 'error' | 'oomKilled' | 'stoppedByUser' | 'restartCount' | 'health' | 'startedAt' | 'finishedAt'>
+  Pick<Container, 'name' | 'spec' | 'state' | 'pid' | 'exitCode' | 'error' | 'oomKilled' | 'stoppedByUser' | 'removeVolumes' | 'restartCount' | 'health' | 'startedAt' | 'finishedAt'>
 >;
 
 const COLUMNS: Record<keyof ContainerChange, string> = {
@@ -64,6 +66,7 @@ const COLUMNS: Record<keyof ContainerChange, string> = {
   error: 'error',
   oomKilled: 'oom_killed',
   stoppedByUser: 'stopped_by_user',
+  removeVolumes: 'remove_volumes',
   restartCount: 'restart_count',
   health: 'health',
   startedAt: 'started_at',

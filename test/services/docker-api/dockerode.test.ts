@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { statSync } from 'node:fs';
+import { test } from 'node:test';
 import Docker from 'dockerode';
-import { eventually, requirePrerequisites, serviceEntry, startRuntime, stopChild, type RuntimeSuite } from '../../support';
+import { eventually, requirePrerequisites, startDockerApi, startRuntime } from '../../support';
 
 const IMAGE = 'busybox:docker-api';
-
-/** The Docker Engine API of a running suite, on a socket under its run directory. */
-async function startDockerApi(t: TestContext, suite: RuntimeSuite): Promise<string> {
-  const socket = join(suite.runDir, 'docker.sock');
-  const child = spawn(process.execPath, [serviceEntry('docker-api')], { env: { ...suite.env, BERTH_DOCKER_API_SOCKET: socket }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  t.after(() => stopChild(child, 'SIGTERM'));
-  await eventually(() => (existsSync(socket) ? true : undefined), 15_000, `the docker-api socket:\n${output}`);
-  return socket;
-}
 
 test('dockerode against Berth: ping, version, a container from create to removal with its logs, exec, attach as docker run does, images, volumes, networks, Docker errors', { timeout: 180_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;

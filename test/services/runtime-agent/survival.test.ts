@@ -3,11 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { createClient, unaryCall } from '../../../libs/grpc';
 import { volume } from '../../../libs/proto';
-import { berth, berthOk, eventually, processesMentioning, removeContainersOf, requirePrerequisites, startRuntime, streamEvents } from '../../support';
+import { adminQuery, berth, berthOk, eventually, processesMentioning, removeContainersOf, requirePrerequisites, startRuntime, streamEvents } from '../../support';
 
 const RUNTIME = { root: true, programs: ['runc', 'conmon'] };
 
-test('containers outlive a SIGKILLed agent; the next agent records what happened meanwhile and undoes creates cut short', { timeout: 180_000 }, async (t) => {
+test('containers outlive a SIGKILLed agent; the next agent records what happened meanwhile and finishes removals and undoes creates cut short', { timeout: 180_000 }, async (t) => {
   if (!requirePrerequisites(t, RUNTIME)) return;
   const suite = await startRuntime(t, 'busybox:test', {}, { volumes: true });
   const { env } = suite;
@@ -21,6 +21,11 @@ test('containers outlive a SIGKILLed agent; the next agent records what happened
   const pid = (await berthOk(env, ['inspect', '-f', '{{.State.Pid}}', 'steady'])).trim();
   const briefId = (await berthOk(env, ['inspect', '-f', '{{.Id}}', 'brief'])).trim();
 
+  // A removal with -v the agent died in the middle of (its row says so): the next agent finishes it as asked.
+  await berthOk(env, ['create', '--name', 'half-removed', '-v', '/scratch', 'busybox:test', 'true']);
+  const anonymous = (JSON.parse(await berthOk(env, ['inspect', '-f', '{{json .Mounts}}', 'half-removed'])) as Array<{ Name: string }>)[0]!.Name;
+  await adminQuery(env.BERTH_POSTGRES_URL!, "UPDATE runtime.containers SET state = 'removing', remove_volumes = true WHERE name = 'half-removed'");
+
   await suite.services['runtime-agent']!.kill();
   await sleep(3_000);
   assert.doesNotThrow(() => process.kill(Number(pid), 0), 'the container runs on without its agent');
@@ -30,7 +35,9 @@ test('containers outlive a SIGKILLed agent; the next agent records what happened
   assert.equal((await berthOk(env, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'brief'])).trim(), 'exited 5');
   const volumeNames = async () => (await berthOk(env, ['volume', 'ls', '-q'])).split('\n').filter(Boolean);
   await eventually(async () => (!(await volumeNames()).includes(cutShort.volume!.name) ? true : undefined), 10_000, 'the volume of the create cut short to go');
-  assert.deepEqual(await volumeNames(), ['kept'], 'the volume of a recorded container stays');
+  assert.deepEqual(await volumeNames(), ['kept'], 'the volume of a recorded container stays; the half-removed one\'s anonymous volume went with it');
+  assert.match(anonymous, /^[0-9a-f]{64}$/);
+  assert.equal((await berth(['inspect', 'half-removed'], env)).code, 1, 'the removal was finished');
   assert.equal(await berthOk(env, ['logs', 'brief']), 'before\nwhile-away\n', 'what it printed while the agent was away');
   const die = (await streamEvents(env, 'container', 100, 3_000)).find((e) => e.actorId === briefId && e.action === 'die');
   assert.equal(die?.attributes.exitCode, '5', 'the exit is an event, recorded by the next agent');

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+import { requirePrerequisites, runCommand, startDockerApi, startRuntime, STRICT } from '../../support';
+
+const IMAGE = 'busybox:docker-cli';
+/** Debian's docker client, as deploy/setup.sh unpacks it (without its daemon). */
+const DOCKER = '/usr/local/lib/berth/docker-cli/docker';
+
+test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit codes, -d), ps, logs, exec, stop, rm, images, volume and network verbs", { timeout: 240_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;
+  if (!existsSync(DOCKER)) {
+    if (STRICT) assert.fail(`${DOCKER} is missing: deploy/setup.sh fetches it`);
+    return t.skip(`${DOCKER} is missing: run deploy/setup.sh`);
+  }
+  const suite = await startRuntime(t, IMAGE, {}, { volumes: true });
+  const socket = await startDockerApi(t, suite);
+  const env = { PATH: process.env.PATH, HOME: suite.stateDir, DOCKER_HOST: `unix://${socket}` };
+  const docker = (...args: string[]) => runCommand(DOCKER, args, env, 60_000);
+  const ok = async (...args: string[]) => {
+    const result = await docker(...args);
+    assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout;
+  };
+
+  assert.equal((await ok('version', '--format', '{{.Server.APIVersion}}')).trim(), '1.41');
+
+  // run in the foreground: output as it comes, the exit code as the command's.
+  assert.equal(await ok('run', '--rm', IMAGE, 'echo', 'hello from docker'), 'hello from docker\n');
+  const failed = await docker('run', '--name', 'three', IMAGE, 'sh', '-c', 'echo err >&2; exit 3');
+  assert.equal(failed.code, 3);
+  assert.equal(failed.stderr, 'err\n');
+  await ok('rm', 'three');
+
+  // A detached server: ps, logs, exec, stop, rm.
+  const id = (await ok('run', '-d', '--name', 'web', '-l', 'role=web', IMAGE, 'sh', '-c', 'echo serving; sleep 100')).trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  assert.equal((await ok('ps', '--filter', 'label=role=web', '--format', '{{.Names}} {{.Image}}')).trim(), `web ${IMAGE}`);
+  assert.equal(await ok('logs', 'web'), 'serving\n');
+  assert.equal(await ok('exec', 'web', 'sh', '-c', 'echo inside $((6*7))'), 'inside 42\n');
+  assert.equal((await docker('exec', 'web', 'sh', '-c', 'exit 5')).code, 5);
+  assert.equal((await ok('inspect', '--format', '{{.State.Status}}', 'web')).trim(), 'running');
+  await ok('stop', '-t', '1', 'web');
+  assert.equal((await ok('ps', '-a', '--filter', 'name=web', '--format', '{{.State}}')).trim(), 'exited');
+  await ok('rm', 'web');
+  const missing = await docker('rm', 'web');
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /web/);
+
+  assert.match(await ok('images', '--format', '{{.Repository}}:{{.Tag}}'), /busybox:docker-cli/);
+
+  await ok('volume', 'create', 'cli-volume');
+  assert.match(await ok('volume', 'ls', '-q'), /cli-volume/);
+  assert.equal(await ok('run', '--rm', '-v', 'cli-volume:/data', IMAGE, 'sh', '-c', 'echo kept > /data/f && cat /data/f'), 'kept\n');
+  await ok('volume', 'rm', 'cli-volume');
+
+  await ok('network', 'create', 'cli-net');
+  assert.match(await ok('network', 'ls', '--format', '{{.Name}}'), /cli-net/);
+  await ok('network', 'rm', 'cli-net');
+});

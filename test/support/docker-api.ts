@@ -1,0 +1,20 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { eventually } from './index';
+import { serviceEntry } from './paths';
+import type { RuntimeSuite } from './runtime';
+import { stopChild } from './service';
+
+/** The Docker Engine API of a running suite, on a socket under its run directory. */
+export async function startDockerApi(t: TestContext, suite: RuntimeSuite): Promise<string> {
+  const socket = join(suite.runDir, 'docker.sock');
+  const child = spawn(process.execPath, [serviceEntry('docker-api')], { env: { ...suite.env, BERTH_DOCKER_API_SOCKET: socket }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  t.after(() => stopChild(child, 'SIGTERM'));
+  await eventually(() => (existsSync(socket) ? true : undefined), 15_000, `the docker-api socket:\n${output}`);
+  return socket;
+}
+
