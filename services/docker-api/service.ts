@@ -6,6 +6,7 @@ import { ConfigError, dockerSocketPath, loadConfig } from '../../libs/config';
 import { createLogger } from '../../libs/logging';
 import type { Telemetry } from '../../libs/telemetry';
 import { containerRoutes } from './handlers/containers';
+import { eventRoutes } from './handlers/events';
 import { imageRoutes } from './handlers/images';
 import { networkRoutes } from './handlers/networks';
 import { streamRoutes } from './handlers/streams';
@@ -35,6 +36,7 @@ export async function main(telemetry: Telemetry): Promise<void> {
   volumeRoutes(router, berth);
   networkRoutes(router, berth);
   streamRoutes(router, berth);
+  eventRoutes(router, berth);
 
   const socket = dockerSocketPath(config);
   mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });

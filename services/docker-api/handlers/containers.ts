@@ -3,7 +3,7 @@ import type { BerthClient } from '../../../client';
 import { dockerContainer } from '../../../libs/docker';
 import { invalidArgument, messageOf } from '../../../libs/errors';
 import { runtime } from '../../../libs/proto';
-import { API_VERSION, filters, flag, sendJson, sendNoContent, type Router } from '../http/router';
+import { API_VERSION, filters, flag, sendJson, sendNoContent, unixTime, type Router } from '../http/router';
 import { createRequestOf, type DockerCreateBody } from './create-body';
 
 /** /containers/...: Docker's container verbs over the runtime-agent's RuntimeService (start is in streams.ts). */
@@ -159,14 +159,6 @@ function waitCondition(value: string | null): runtime.WaitCondition {
     default:
       throw invalidArgument(`invalid condition "${value}": not-running, next-exit or removed`);
   }
-}
-
-/** Docker's since/until: seconds since the epoch, with an optional fraction. */
-function unixTime(value: string | null): Date | undefined {
-  if (value === null || value === '' || value === '0') return undefined;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed)) throw invalidArgument(`invalid time "${value}": seconds since the epoch`);
-  return new Date(parsed * 1000);
 }
 
 function farFuture(): Date {

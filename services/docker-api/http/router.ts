@@ -213,3 +213,11 @@ export function filters(query: URLSearchParams): Record<string, { values: string
   }
   return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, { values: Array.isArray(value) ? value : Object.keys(value).filter((k) => value[k]) }]));
 }
+
+/** Docker's since/until: seconds since the epoch, with an optional fraction. */
+export function unixTime(value: string | null): Date | undefined {
+  if (value === null || value === '') return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw invalidArgument(`invalid time "${value}": seconds since the epoch`);
+  return new Date(parsed * 1000);
+}

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { requirePrerequisites, runCommand, startDockerApi, startRuntime, STRICT } from '../../support';
+import { buildImage, requirePrerequisites, runCommand, seedRegistry, startDockerApi, startRegistry, startRuntime, STRICT } from '../../support';
 
 const IMAGE = 'busybox:docker-cli';
 /** Debian's docker client, as deploy/setup.sh unpacks it (without its daemon). */
 const DOCKER = '/usr/local/lib/berth/docker-cli/docker';
 
-test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit codes, -d), ps, logs, exec, stop, rm, images, volume and network verbs", { timeout: 240_000 }, async (t) => {
-  if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;
+test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit codes, -d), ps, logs, exec, stop, rm, images, pull, events, volume and network verbs", { timeout: 240_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon', 'docker-registry', 'skopeo'] })) return;
   if (!existsSync(DOCKER)) {
     if (STRICT) assert.fail(`${DOCKER} is missing: deploy/setup.sh fetches it`);
     return t.skip(`${DOCKER} is missing: run deploy/setup.sh`);
@@ -53,6 +53,20 @@ test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit co
   assert.match(await ok('volume', 'ls', '-q'), /cli-volume/);
   assert.equal(await ok('run', '--rm', '-v', 'cli-volume:/data', IMAGE, 'sh', '-c', 'echo kept > /data/f && cat /data/f'), 'kept\n');
   await ok('volume', 'rm', 'cli-volume');
+
+  // pull from a registry on loopback, with Docker's progress lines.
+  const registry = await startRegistry();
+  t.after(() => registry.stop());
+  seedRegistry(t, registry.host, 'test/app:1', [await buildImage({ os: 'linux', architecture: 'amd64' })]);
+  const pulled = await ok('pull', `${registry.host}/test/app:1`);
+  assert.match(pulled, /Digest: sha256:[0-9a-f]{64}/);
+  assert.match(await ok('images', '--format', '{{.Repository}}:{{.Tag}}'), new RegExp(`${registry.host}/test/app:1`));
+  const badPull = await docker('pull', `${registry.host}/test/missing:1`);
+  assert.notEqual(badPull.code, 0);
+
+  // events: what happened above, replayed from the start of the stream up to now.
+  const actions = (await ok('events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000)), '--filter', 'container=web', '--format', '{{.Type}} {{.Action}}')).trim().split('\n');
+  for (const action of ['container create', 'container start', 'container die', 'container destroy']) assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
 
   await ok('network', 'create', 'cli-net');
   assert.match(await ok('network', 'ls', '--format', '{{.Name}}'), /cli-net/);
