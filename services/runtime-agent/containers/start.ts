@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { failedPrecondition, isBerthError, messageOf, resourceExhausted } from '../../../libs/errors';
+import { BerthError, failedPrecondition, isBerthError, messageOf, resourceExhausted, type ErrorKind } from '../../../libs/errors';
 import { createWithConmon, runtimeConfig, type OciMount } from '../oci';
 import { setUpSandbox, tearDownSandbox, type Sandbox } from '../network';
 import { mountOverlay, unmountOverlay } from '../rootfs';
@@ -168,8 +168,13 @@ async function recordStartFailure(context: RuntimeContext, container: Container,
   context.watch.changed(failed.id, failed);
   // The runtime does not always say why it could not write its state; a full disk is worth naming.
   if (await stateDiskFull(context.stateDir)) return resourceExhausted(`cannot start container ${container.name}: the state disk (${context.stateDir}) is full: ${message}`);
-  return isBerthError(err) ? failedPrecondition(`cannot start container ${container.name}: ${message}`) : (err as Error);
+  if (!isBerthError(err)) return err as Error;
+  // A service or the database away is an outage the caller may wait out, not a refusal.
+  const kind = OUTAGES.includes(err.kind) ? err.kind : 'failed_precondition';
+  return new BerthError(kind, `cannot start container ${container.name}: ${message}`);
 }
+
+const OUTAGES: ErrorKind[] = ['unavailable', 'deadline_exceeded', 'resource_exhausted'];
 
 /** The network's /etc/hosts, /etc/resolv.conf and /etc/hostname, bound over the image's unless the user mounts their own. */
 function etcMounts(sandbox: Sandbox, mounts: MountSpec[]): OciMount[] {
