@@ -28,7 +28,8 @@ test('a spawned program talks over its relayed pipes, both ways, from its first 
   program.pipes.get(3)!.on('data', (chunk: Buffer) => said.push(chunk.toString()));
   program.pipes.get(2)!.on('data', (chunk: Buffer) => errors.push(chunk.toString()));
   program.pipes.get(4)!.write('ping\n');
-  await once(program.pipes.get(3)!, 'end');
+  // Each pipe ends on its own: the two are not ordered between each other.
+  await Promise.all([once(program.pipes.get(3)!, 'end'), once(program.pipes.get(2)!, 'end')]);
   assert.equal(said.join(''), 'ready\ngot ping\n');
   assert.equal(errors.join(''), 'bye\n');
   program.release();
