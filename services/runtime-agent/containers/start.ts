@@ -166,8 +166,9 @@ async function recordStartFailure(context: RuntimeContext, container: Container,
     pid: 0,
   });
   context.watch.changed(failed.id, failed);
-  // The runtime does not always say why it could not write its state; a full disk is worth naming.
-  if (await stateDiskFull(context.stateDir)) return resourceExhausted(`cannot start container ${container.name}: the state disk (${context.stateDir}) is full: ${message}`);
+  // A full disk is worth naming. The runtime does not always say why it could not write its state,
+  // and by the time the disk is looked at the space may be back: its words for a failed write count.
+  if (/no space left on device|unable to store init state/i.test(message) || (await stateDiskFull(context.stateDir))) return resourceExhausted(`cannot start container ${container.name}: the state disk (${context.stateDir}) is full: ${message}`);
   if (!isBerthError(err)) return err as Error;
   // A service or the database away is an outage the caller may wait out, not a refusal.
   const kind = OUTAGES.includes(err.kind) ? err.kind : 'failed_precondition';
