@@ -101,6 +101,18 @@ export function containerRoutes(router: Router, berth: BerthClient): void {
     response.end();
   });
 
+  router.on('GET', '/containers/{id}/top', async ({ params, query, response }) => {
+    const psArgs = (query.get('ps_args') ?? '').split(/\s+/).filter(Boolean);
+    const { titles, processes } = await agent.call('top', { container: params.id!, psArgs });
+    sendJson(response, 200, { Titles: titles, Processes: processes.map((row) => row.values) });
+  });
+
+  router.on('GET', '/containers/{id}/changes', async ({ params, response }) => {
+    const { changes } = await agent.call('diff', { container: params.id! });
+    // Docker's kinds are numbers: 0 changed, 1 added, 2 deleted.
+    sendJson(response, 200, changes.map((change) => ({ Path: change.path, Kind: { C: 0, A: 1, D: 2 }[change.kind] ?? 0 })));
+  });
+
   router.on('POST', '/containers/prune', async ({ query, response }) => {
     const { deleted, spaceReclaimed } = await agent.call('prune', { filters: filters(query) });
     sendJson(response, 200, { ContainersDeleted: deleted, SpaceReclaimed: spaceReclaimed });

@@ -53,6 +53,31 @@ export function imageRoutes(router: Router, berth: BerthClient): void {
     response.end();
   });
 
+  router.on('GET', '/images/{name*}/history', async ({ params, response }) => {
+    const { entries } = await images.call('history', { image: params.name! });
+    sendJson(
+      response,
+      200,
+      entries.map((entry) => ({
+        Id: entry.id || '<missing>',
+        Created: Math.floor((entry.created?.getTime() ?? 0) / 1000),
+        CreatedBy: entry.createdBy,
+        Tags: null,
+        Size: entry.size,
+        Comment: entry.comment,
+      })),
+    );
+  });
+
+  router.on('POST', '/images/prune', async ({ query, response }) => {
+    const given = filters(query);
+    // dangling=false is Docker's way of asking for every unused image.
+    const all = given.dangling?.values.some((value) => value === 'false' || value === '0') ?? false;
+    delete given.dangling;
+    const { deleted, spaceReclaimed } = await images.call('prune', { filters: given, all });
+    sendJson(response, 200, { ImagesDeleted: deleted.map((Deleted) => ({ Deleted })), SpaceReclaimed: spaceReclaimed });
+  });
+
   router.on('GET', '/images/{name*}/json', async ({ params, response }) => {
     const { image } = await images.call('inspect', { image: params.name! });
     sendJson(response, 200, imagestore.ImageDetail.toJSON(image!));

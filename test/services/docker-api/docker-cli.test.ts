@@ -7,7 +7,7 @@ const IMAGE = 'busybox:docker-cli';
 /** Debian's docker client, as deploy/setup.sh unpacks it (without its daemon). */
 const DOCKER = '/usr/local/lib/berth/docker-cli/docker';
 
-test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit codes, -d), ps, logs, exec, stop, rm, images, pull, events, volume and network verbs", { timeout: 240_000 }, async (t) => {
+test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit codes, -d), ps, logs, exec, top, diff, history, stop, rm, images, pull, image prune, events, volume and network verbs", { timeout: 240_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon', 'docker-registry', 'skopeo'] })) return;
   if (!existsSync(DOCKER)) {
     if (STRICT) assert.fail(`${DOCKER} is missing: deploy/setup.sh fetches it`);
@@ -40,6 +40,10 @@ test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit co
   assert.equal(await ok('exec', 'web', 'sh', '-c', 'echo inside $((6*7))'), 'inside 42\n');
   assert.equal((await docker('exec', 'web', 'sh', '-c', 'exit 5')).code, 5);
   assert.equal((await ok('inspect', '--format', '{{.State.Status}}', 'web')).trim(), 'running');
+  assert.match(await ok('top', 'web'), /sleep 100/);
+  await ok('exec', 'web', 'touch', '/made-here');
+  assert.match(await ok('diff', 'web'), /^A \/made-here$/m);
+  assert.match(await ok('history', IMAGE), /IMAGE\s+CREATED\s+CREATED BY/);
   await ok('stop', '-t', '1', 'web');
   assert.equal((await ok('ps', '-a', '--filter', 'name=web', '--format', '{{.State}}')).trim(), 'exited');
   await ok('rm', 'web');
@@ -63,6 +67,9 @@ test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit co
   assert.match(await ok('images', '--format', '{{.Repository}}:{{.Tag}}'), new RegExp(`${registry.host}/test/app:1`));
   const badPull = await docker('pull', `${registry.host}/test/missing:1`);
   assert.notEqual(badPull.code, 0);
+  // No container uses the pulled image: prune -a takes it.
+  assert.match(await ok('image', 'prune', '-a', '-f'), /Total reclaimed space/);
+  assert.doesNotMatch(await ok('images', '--format', '{{.Repository}}:{{.Tag}}'), new RegExp(`${registry.host}/test/app:1`));
 
   // events: what happened above, replayed from the start of the stream up to now.
   const actions = (await ok('events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000)), '--filter', 'container=web', '--format', '{{.Type}} {{.Action}}')).trim().split('\n');
