@@ -20,6 +20,10 @@ export async function listImages(context: ImageContext, filters: ImageFilters, a
   const parents = new Set(images.map((i) => i.parentId).filter((p): p is string => p !== null));
   const before = filters.before?.length ? (await resolveImage(context, filters.before[0]!)).image : undefined;
   const since = filters.since?.length ? (await resolveImage(context, filters.since[0]!)).image : undefined;
+  // A reference is at most 255 characters of name and 128 of tag; a longer pattern matches nothing
+  // and would only make a huge expression.
+  const tooLong = filters.reference?.find((pattern) => pattern.length > 400);
+  if (tooLong !== undefined) throw invalidArgument(`invalid filter reference=${tooLong.slice(0, 40)}...: longer than any reference`);
   const dangling = filters.dangling?.[0];
   if (dangling !== undefined && dangling !== 'true' && dangling !== 'false') throw invalidArgument(`invalid filter dangling=${dangling}: use true or false`);
 
