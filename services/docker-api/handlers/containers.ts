@@ -1,9 +1,9 @@
-import type { ServerResponse } from 'node:http';
 import type { BerthClient } from '../../../client';
 import { dockerContainer } from '../../../libs/docker';
 import { invalidArgument, messageOf } from '../../../libs/errors';
 import { runtime } from '../../../libs/proto';
 import { API_VERSION, filters, flag, sendJson, sendNoContent, unixTime, type Router } from '../http/router';
+import { outputChunk, startStream } from '../http/raw-stream';
 import { createRequestOf, type DockerCreateBody } from './create-body';
 
 /** /containers/...: Docker's container verbs over the runtime-agent's RuntimeService (start is in streams.ts). */
@@ -28,7 +28,8 @@ export function containerRoutes(router: Router, berth: BerthClient): void {
   });
 
   router.on('POST', '/containers/{id}/stop', async ({ params, query, response }) => {
-    await agent.call('stop', { container: params.id!, timeout: seconds(query.get('t')), signal: query.get('signal') ?? '' }, { deadline: undefined });
+    // A stop waits up to its timeout for the process to end: longer than a call's usual deadline.
+    await agent.call('stop', { container: params.id!, timeout: seconds(query.get('t')), signal: query.get('signal') ?? '' }, { deadline: farFuture() });
     sendNoContent(response);
   });
 
@@ -96,7 +97,7 @@ export function containerRoutes(router: Router, berth: BerthClient): void {
     const timestamps = flag(query, 'timestamps');
     for await (const line of agent.stream('logs', request)) {
       const data = timestamps ? Buffer.concat([Buffer.from(`${line.time?.toISOString() ?? ''} `), Buffer.from(line.data)]) : Buffer.from(line.data);
-      response.write(tty ? data : frame(line.stream === runtime.LogStream.LOG_STREAM_STDERR ? 2 : 1, data));
+      response.write(outputChunk(tty, line.stream === runtime.LogStream.LOG_STREAM_STDERR ? 2 : 1, data));
     }
     response.end();
   });
@@ -136,20 +137,6 @@ function containerSummary(c: runtime.ContainerSummary): Record<string, unknown> 
     NetworkSettings: { Networks: Object.fromEntries(c.networks.map((name) => [name, {}])) },
     Mounts: [],
   };
-}
-
-/** Docker's stream of a container's output: raw with a terminal, else frames of 8-byte headers. */
-function startStream(response: ServerResponse, tty: boolean): void {
-  response.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream', 'Api-Version': API_VERSION });
-  response.flushHeaders();
-}
-
-/** One frame of the multiplexed stream: stream (1 stdout, 2 stderr), three zero bytes, the length, the bytes. */
-export function frame(stream: 1 | 2, data: Buffer): Buffer {
-  const header = Buffer.alloc(8);
-  header[0] = stream;
-  header.writeUInt32BE(data.length, 4);
-  return Buffer.concat([header, data]);
 }
 
 function seconds(value: string | null): number | undefined {

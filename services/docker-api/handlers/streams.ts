@@ -1,19 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import type { BerthClient } from '../../../client';
 import { fromServiceError } from '../../../libs/grpc';
 import { failedPrecondition, invalidArgument, notFound } from '../../../libs/errors';
 import type { runtime } from '../../../libs/proto';
-import { flag, sendJson, sendNoContent, takeOver, type Router } from '../http/router';
-import { frame } from './containers';
+import { outputChunk, takeOver } from '../http/raw-stream';
+import { flag, sendJson, sendNoContent, type Router } from '../http/router';
 
 /** Docker's exec records: made by create, run by start, read by inspect. Kept in memory, as Docker's are. */
 interface ExecRecord {
   id: string;
   containerId: string;
   start: runtime.ExecStart;
-  attach: { stdin: boolean; stdout: boolean; stderr: boolean };
+  /** The streams the client attaches to (stdin is start.stdin). */
+  attach: { stdout: boolean; stderr: boolean };
   running: boolean;
   exitCode: number | null;
   call?: ClientDuplexStream<runtime.ExecRequest, runtime.ExecResponse>;
@@ -105,7 +106,7 @@ export function streamRoutes(router: Router, berth: BerthClient): void {
       id,
       containerId: container!.id,
       start: { container: container!.id, cmd: body.Cmd, env: body.Env ?? [], user: body.User ?? '', workingDir: body.WorkingDir ?? '', stdin: body.AttachStdin ?? false, privileged: body.Privileged ?? false, tty: body.Tty ?? false },
-      attach: { stdin: body.AttachStdin ?? false, stdout: body.AttachStdout ?? false, stderr: body.AttachStderr ?? false },
+      attach: { stdout: body.AttachStdout ?? false, stderr: body.AttachStderr ?? false },
       running: false,
       exitCode: null,
     });
@@ -126,7 +127,8 @@ export function streamRoutes(router: Router, berth: BerthClient): void {
       exec.call = undefined;
     };
     if (body.Detach) {
-      collectExit(stream).then(finished, () => finished(null));
+      // Nobody reads its output: only its exit code is kept, for inspect.
+      void relay(stream, discard(), undefined, exec.start.tty, { stdout: false, stderr: false }).then(finished);
       stream.end();
       // Plain or upgraded, a detached start answers at once and keeps nothing open.
       if (call.response !== undefined) sendNoContent(call.response, 200);
@@ -134,7 +136,7 @@ export function streamRoutes(router: Router, berth: BerthClient): void {
       return;
     }
     const { output, input } = takeOver(call, exec.start.tty);
-    const code = await relay(stream, output, exec.attach.stdin ? input : undefined, exec.start.tty, { stdout: exec.attach.stdout, stderr: exec.attach.stderr });
+    const code = await relay(stream, output, exec.start.stdin ? input : undefined, exec.start.tty, { stdout: exec.attach.stdout, stderr: exec.attach.stderr });
     finished(code);
   });
 
@@ -145,7 +147,7 @@ export function streamRoutes(router: Router, berth: BerthClient): void {
       Running: exec.running,
       ExitCode: exec.exitCode,
       ProcessConfig: { tty: exec.start.tty, entrypoint: exec.start.cmd[0], arguments: exec.start.cmd.slice(1), privileged: exec.start.privileged, user: exec.start.user },
-      OpenStdin: exec.attach.stdin,
+      OpenStdin: exec.start.stdin,
       OpenStdout: exec.attach.stdout,
       OpenStderr: exec.attach.stderr,
       ContainerID: exec.containerId,
@@ -187,8 +189,8 @@ function relay(
     output.once('close', () => stream.cancel());
     stream.on('data', (response: { message?: Output }) => {
       const message = response.message;
-      if (message?.$case === 'stdout' && wanted.stdout) output.write(tty ? Buffer.from(message.value) : frame(1, Buffer.from(message.value)));
-      else if (message?.$case === 'stderr' && wanted.stderr) output.write(tty ? Buffer.from(message.value) : frame(2, Buffer.from(message.value)));
+      if (message?.$case === 'stdout' && wanted.stdout) output.write(outputChunk(tty, 1, Buffer.from(message.value)));
+      else if (message?.$case === 'stderr' && wanted.stderr) output.write(outputChunk(tty, 2, Buffer.from(message.value)));
       else if (message?.$case === 'exitCode') exitCode = message.value;
     });
     const done = () => {
@@ -200,14 +202,7 @@ function relay(
   });
 }
 
-/** A detached exec's exit code, read off its stream. */
-function collectExit(stream: ClientDuplexStream<runtime.ExecRequest, runtime.ExecResponse>): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    let exitCode: number | null = null;
-    stream.on('data', (response: { message?: Output }) => {
-      if (response.message?.$case === 'exitCode') exitCode = response.message.value;
-    });
-    stream.once('end', () => resolve(exitCode));
-    stream.once('error', reject);
-  });
+/** Where a detached exec's output goes: nowhere. */
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
 }

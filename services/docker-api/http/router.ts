@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex, Readable, Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { invalidArgument, isBerthError, messageOf, notFound, type ErrorKind } from '../../../libs/errors';
 import type { Logger } from '../../../libs/logging';
 
@@ -150,21 +150,6 @@ function failOnSocket(socket: Duplex, err: unknown): void {
   socket.end(`HTTP/1.1 ${statusOf(err)} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-/**
- * Takes the connection over for a raw stream: 101 for a client that asked to upgrade (its input
- * comes on the same connection), else a 200 whose body is the stream (and there is no input).
- */
-export function takeOver(call: UpgradeCall, tty: boolean): { output: Writable; input?: Readable } {
-  const contentType = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
-  if (call.socket === undefined) {
-    call.response!.writeHead(200, { 'Content-Type': contentType, 'Api-Version': API_VERSION });
-    call.response!.flushHeaders();
-    return { output: call.response! };
-  }
-  call.socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: ${API_VERSION}\r\n\r\n`);
-  if (call.head.length > 0) call.socket.unshift(call.head);
-  return { output: call.socket, input: call.socket };
-}
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Api-Version': API_VERSION });

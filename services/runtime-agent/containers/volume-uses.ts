@@ -21,11 +21,11 @@ export async function whileCreating<T>(id: string, work: () => Promise<T>): Prom
  * Releases the uses of volumes by containers that were never recorded, and their anonymous volumes:
  * a create cut short between the volume service's Use and the container's row (the agent died, or
  * the volume service's answer was lost on the way) leaves a use that no removal would release, and a
- * volume that could never be removed. Creates under way are left alone. The uses released.
+ * volume that could never be removed. Creates under way are left alone.
  */
-export async function releaseOrphanedUses(context: RuntimeContext): Promise<number> {
+async function releaseOrphanedUses(context: RuntimeContext): Promise<void> {
   const uses = await context.volumes.uses();
-  if (uses.length === 0) return 0;
+  if (uses.length === 0) return;
   const recorded = await context.repository.recorded([...new Set(uses.map((use) => use.containerId))]);
   // Read after the rows: a create that recorded its row meanwhile is among them, one still under way here.
   const orphaned = uses.filter((use) => !recorded.has(use.containerId) && !creating.has(use.containerId));
@@ -33,7 +33,6 @@ export async function releaseOrphanedUses(context: RuntimeContext): Promise<numb
     await context.volumes.release(use.containerId, use.name, true);
     context.logger.info({ container: use.containerId, volume: use.name }, 'released the volume use of a container that was never created');
   }
-  return orphaned.length;
 }
 
 /** Releases orphaned uses soon, and again until the volume service answers: at start, and after a create failed midway. */

@@ -2,7 +2,6 @@ import { writeFile } from 'node:fs/promises';
 import { failedPrecondition } from '../../../libs/errors';
 import { runProgram } from '../spawner';
 
-
 /**
  * iptables rules of container networks: forwarding, isolation, outbound NAT and published ports.
  * They live in Berth's own chains, jumped to from the built-in ones, and each rule carries a comment

@@ -239,7 +239,6 @@ class MessageReader {
     }).then((line) => JSON.parse(line) as ConmonMessage);
   }
 
-
   private deliver(): void {
     if (this.waiting === undefined) return;
     const newline = this.buffered.indexOf('\n');

@@ -3,7 +3,6 @@ import { basename, dirname, join } from 'node:path';
 import { failedPrecondition } from '../../../libs/errors';
 import { runProgram } from '../spawner';
 
-
 /** The page the legacy mount(2) takes for options: layers are named short to fit many. */
 const MOUNT_OPTIONS_LIMIT = 4096;
 
