@@ -4,6 +4,9 @@ import { ACTIVE_STATES, type Container } from './model';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
+/** How long a wait whose container's row is gone waits for this process to hear of the removal. */
+const REMOVAL_NOTICE_MS = 2_000;
+
 const isActive = (container: Container | undefined) => container !== undefined && ACTIVE_STATES.includes(container.state);
 
 /** Resolves true once the container is neither running, paused nor restarting (false on timeout). */
@@ -50,6 +53,15 @@ export async function waitForContainer(context: RuntimeContext, text: string, co
   try {
     const reached = context.watch.until(container.id, test, abort.signal);
     const now = await context.repository.get(container.id);
+    // Another connection can see a removal's commit before this process has heard of it: the row is
+    // gone and what was read of it before may predate its exit. The removal's own record comes with
+    // the watch's notice, a moment later (or never, if another process removed it: then what is known).
+    if (condition !== 'next-exit' && now === undefined && context.watch.recentlyRemoved(container.id) === undefined) {
+      const timer = setTimeout(() => abort.abort(), REMOVAL_NOTICE_MS);
+      await reached.catch(() => undefined);
+      clearTimeout(timer);
+      return last;
+    }
     if (condition !== 'next-exit' && test(now)) {
       abort.abort();
       await reached.catch(() => undefined);
