@@ -4,6 +4,7 @@ import { invalidArgument, messageOf } from '../../../libs/errors';
 import { runtime } from '../../../libs/proto';
 import { API_VERSION, filters, flag, sendJson, sendNoContent, unixTime, type Router } from '../http/router';
 import { outputChunk, startStream } from '../http/raw-stream';
+import { clientGone } from '../http/transfer';
 import { createRequestOf, type DockerCreateBody } from './create-body';
 
 /** /containers/...: Docker's container verbs over the runtime-agent's RuntimeService (start is in streams.ts). */
@@ -84,18 +85,22 @@ export function containerRoutes(router: Router, berth: BerthClient): void {
     const { container } = await agent.call('inspect', { container: params.id! });
     const tty = container!.config!.tty;
     const tail = query.get('tail') ?? 'all';
+    const lines = tail === 'all' || tail === '' ? 0 : Number(tail);
+    if (!Number.isInteger(lines) || lines < 0) throw invalidArgument(`invalid tail "${tail}": a number of lines or "all"`);
+    // Docker's tail=0 is no lines of the past, where Berth's 0 is all of them: only what comes from now.
+    const since = lines === 0 && tail !== 'all' && tail !== '' ? new Date() : unixTime(query.get('since'));
     const request = runtime.LogsRequest.fromPartial({
       container: params.id!,
       follow: flag(query, 'follow'),
-      tail: tail === 'all' || tail === '' ? 0 : Number(tail),
-      since: unixTime(query.get('since')),
+      tail: lines,
+      since,
       until: unixTime(query.get('until')),
       noStdout: !stdout,
       noStderr: !stderr,
     });
     startStream(response, tty);
     const timestamps = flag(query, 'timestamps');
-    for await (const line of agent.stream('logs', request)) {
+    for await (const line of agent.stream('logs', request, { signal: clientGone(response) })) {
       const data = timestamps ? Buffer.concat([Buffer.from(`${line.time?.toISOString() ?? ''} `), Buffer.from(line.data)]) : Buffer.from(line.data);
       response.write(outputChunk(tty, line.stream === runtime.LogStream.LOG_STREAM_STDERR ? 2 : 1, data));
     }

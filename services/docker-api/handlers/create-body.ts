@@ -98,10 +98,11 @@ export function createRequestOf(name: string, platform: string, body: DockerCrea
   });
 }
 
-function isSet(value: unknown): boolean {
+/** Whether a client set a field: Docker's clients send every field, most of them empty or zero. */
+export function isSet(value: unknown): boolean {
   if (value === undefined || value === null || value === '' || value === 0 || value === false) return false;
   if (Array.isArray(value)) return value.length > 0;
-  if (typeof value === 'object') return Object.keys(value).length > 0;
+  if (typeof value === 'object') return Object.values(value).some(isSet);
   return true;
 }
 

@@ -1,6 +1,7 @@
 import type { BerthClient } from '../../../client';
 import type { events } from '../../../libs/proto';
 import { API_VERSION, filters, unixTime, type Router } from '../http/router';
+import { clientGone } from '../http/transfer';
 
 /** GET /events: Berth's durable event stream as Docker's, one JSON object a line, with filters, since and until. */
 export function eventRoutes(router: Router, berth: BerthClient): void {
@@ -15,9 +16,7 @@ export function eventRoutes(router: Router, berth: BerthClient): void {
     response.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
     response.flushHeaders();
     // The client hangs up to stop following.
-    const gone = new AbortController();
-    response.once('close', () => gone.abort());
-    for await (const { event } of berth.events.stream('subscribe', request, { signal: gone.signal })) {
+    for await (const { event } of berth.events.stream('subscribe', request, { signal: clientGone(response) })) {
       response.write(`${JSON.stringify(dockerEvent(event!))}\n`);
     }
     response.end();
