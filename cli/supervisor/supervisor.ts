@@ -1,6 +1,7 @@
 import { mkdirSync, realpathSync } from 'node:fs';
+import { get } from 'node:http';
 import { dirname, join } from 'node:path';
-import { embeddedPaths, natsConnection, postgresUrl, redactUrl, serviceEndpoint, type Config, type ServiceName } from '../../libs/config';
+import { dockerSocketPath, embeddedPaths, natsConnection, postgresUrl, redactUrl, serviceEndpoint, type Config, type ServiceName } from '../../libs/config';
 import { BerthError, failedPrecondition } from '../../libs/errors';
 import { checkHealth } from '../../libs/grpc';
 import type { Logger } from '../../libs/logging';
@@ -29,7 +30,8 @@ export interface SuperviseOptions {
 
 /**
  * Starts the suite on this host: the embedded Postgres and NATS (unless external ones are configured),
- * then the four services, each once the ones it depends on are healthy. Stops in reverse order.
+ * then the four services, each once the ones it depends on are healthy, then the Docker Engine API
+ * (unless dockerApi.enabled is false). Stops in reverse order.
  */
 export async function supervise({ config, logger, signal, onLine }: SuperviseOptions): Promise<Running> {
   const logs = embeddedPaths(config).logs;
@@ -62,19 +64,24 @@ export async function supervise({ config, logger, signal, onLine }: SuperviseOpt
       const nats = launch(natsProcess(config, join(logs, 'nats.log')));
       await orFailure(nats, waitForNats(config, START_TIMEOUT_MS));
     }
-    for (const service of START_ORDER) {
-      logger.info(`starting ${service}`);
-      const managed = launch({
-        name: service,
+    const launchService = (name: string) =>
+      launch({
+        name,
         command: process.execPath,
-        args: [join(distDir(), 'services', service, 'main.js')],
+        args: [join(distDir(), 'services', name, 'main.js')],
         // The services read the same configuration; their JSON lines are formatted here for people.
         env: { ...process.env, BERTH_LOG_FORMAT: 'json' },
         stopSignal: 'SIGTERM',
         stopTimeoutMs: 15_000,
-        logFile: join(logs, `${service}.log`),
+        logFile: join(logs, `${name}.log`),
       });
-      await orFailure(managed, waitHealthy(config, service));
+    for (const service of START_ORDER) {
+      logger.info(`starting ${service}`);
+      await orFailure(launchService(service), waitHealthy(config, service));
+    }
+    if (config.dockerApi.enabled) {
+      logger.info('starting docker-api');
+      await orFailure(launchService('docker-api'), waitForDockerApi(dockerSocketPath(config)));
     }
   } catch (err) {
     await stop();
@@ -113,6 +120,23 @@ async function waitHealthy(config: Config, service: ServiceName): Promise<void> 
   throw failedPrecondition(`${service} did not become healthy within ${START_TIMEOUT_MS / 1000} s: ${last}`);
 }
 
+/** The Docker Engine API is up when its socket answers a ping. */
+async function waitForDockerApi(socketPath: string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const status = await new Promise<number>((resolve, reject) => get({ socketPath, path: '/_ping', timeout: 1_000 }, (response) => resolve(response.resume().statusCode ?? 0)).once('error', reject));
+      if (status === 200) return;
+      last = `status ${status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw failedPrecondition(`docker-api did not answer on ${socketPath} within ${START_TIMEOUT_MS / 1000} s: ${last}`);
+}
+
 /** dist/, found from the running command (dist/bin/berth.mjs): the services are built beside it. */
 function distDir(): string {
   return dirname(dirname(realpathSync(process.argv[1]!)));
@@ -125,6 +149,7 @@ function summary(config: Config): string {
     ['postgres', `${redactUrl(postgresUrl(config))}${config.postgres.url === undefined ? ` (embedded, data in ${paths.postgresData})` : ''}`],
     ['nats', `${nats.url}${nats.embedded ? ` (embedded, JetStream in ${paths.natsStore}, token in ${paths.natsToken})` : ''}`],
     ...START_ORDER.map((service): [string, string] => [service, serviceEndpoint(config, service)]),
+    ...(config.dockerApi.enabled ? [['docker-api', `unix://${dockerSocketPath(config)}${config.dockerApi.listen === undefined ? '' : `, tcp://${config.dockerApi.listen} (mutual TLS)`}`] as [string, string]] : []),
     ['logs', paths.logs],
   ];
   return rows.map(([name, where]) => `  ${name.padEnd(14)} ${where}`).join('\n');

@@ -72,13 +72,17 @@ function readConfigFile(file: string): Tree {
   return value as Tree;
 }
 
-function parseEnvironmentValue(name: string, raw: string, type: 'string' | 'number' | 'list' | 'map'): unknown {
+function parseEnvironmentValue(name: string, raw: string, type: 'string' | 'number' | 'list' | 'map' | 'boolean'): unknown {
   const items = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
   if (type === 'list') return items;
   if (type === 'map') {
     const pairs = items.map((item) => item.match(/^([^=]+)=(.*)$/));
     if (pairs.some((pair) => pair === null)) throw new ConfigError(`${name}: "${raw}" is not KEY=VALUE[,KEY=VALUE...]`);
     return Object.fromEntries(pairs.map((pair) => [pair![1]!, pair![2]!]));
+  }
+  if (type === 'boolean') {
+    if (!['true', 'false', '1', '0'].includes(raw.trim())) throw new ConfigError(`${name}: "${raw}" is not true or false`);
+    return ['true', '1'].includes(raw.trim());
   }
   if (type === 'number') {
     const value = Number(raw);

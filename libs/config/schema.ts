@@ -108,8 +108,15 @@ export const configSchema = z.strictObject({
   /** The Docker Engine API (services/docker-api), for docker's CLI, dockerode and testcontainers. */
   dockerApi: z
     .strictObject({
+      /** Whether `berth up` serves it along with the services. */
+      enabled: z.boolean().default(true),
       /** Its unix socket (root only); defaults to docker.sock under runDir. */
       socket: absolutePath.optional(),
+      /**
+       * HOST:PORT to serve it on over TCP as well, with mutual TLS (grpc.tls's CA, certificate and key),
+       * as Docker's --tlsverify: only clients with a certificate of that CA are served.
+       */
+      listen: tcpAddress.optional(),
     })
     .prefault({}),
   services: z
@@ -189,7 +196,7 @@ export type Config = z.infer<typeof configSchema>;
  * Every environment variable Berth reads, and the config key it sets. An explicit table rather than a
  * naming rule, so that a misspelt BERTH_ variable is reported instead of ignored.
  */
-export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 'list' | 'map' }> = {
+export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 'list' | 'map' | 'boolean' }> = {
   BERTH_NODE: { path: ['node'], type: 'string' },
   BERTH_NODE_LABELS: { path: ['nodeLabels'], type: 'map' },
   BERTH_STATE_DIR: { path: ['stateDir'], type: 'string' },
@@ -218,7 +225,9 @@ export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'num
   BERTH_RUNTIME_AGENT_ENDPOINT: { path: ['services', 'runtimeAgent', 'endpoint'], type: 'string' },
   BERTH_RUNTIME_AGENT_ADVERTISE: { path: ['services', 'runtimeAgent', 'advertise'], type: 'string' },
   BERTH_RUNTIME_AGENT_METRICS_LISTEN: { path: ['services', 'runtimeAgent', 'metricsListen'], type: 'string' },
+  BERTH_DOCKER_API_ENABLED: { path: ['dockerApi', 'enabled'], type: 'boolean' },
   BERTH_DOCKER_API_SOCKET: { path: ['dockerApi', 'socket'], type: 'string' },
+  BERTH_DOCKER_API_LISTEN: { path: ['dockerApi', 'listen'], type: 'string' },
   BERTH_VOLUME_LISTEN: { path: ['services', 'volume', 'listen'], type: 'list' },
   BERTH_VOLUME_ENDPOINT: { path: ['services', 'volume', 'endpoint'], type: 'string' },
   BERTH_VOLUME_METRICS_LISTEN: { path: ['services', 'volume', 'metricsListen'], type: 'string' },

@@ -50,7 +50,7 @@ test('berth up in the foreground with an external Postgres and NATS: streams log
   process.kill(-child.pid!, 'SIGINT');
   assert.equal(await exited, 0, output);
   const stops = [...output.matchAll(/^berth\s+\| .*INFO: stopping (\S+)$/gm)].map((m) => m[1]);
-  assert.deepEqual(stops, ['berth', 'builder', 'runtime-agent', 'volume', 'image-store']);
+  assert.deepEqual(stops, ['berth', 'docker-api', 'builder', 'runtime-agent', 'volume', 'image-store']);
   // The services were stopped by berth up, one by one, not by the terminal's SIGINT.
   assert.match(output, /SIGTERM: stopping builder/);
   assert.doesNotMatch(output, /SIGINT: stopping/);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,7 +9,7 @@ import { berth, berthEnvironment, eventually, freePort, processesMentioning, rem
 
 const SERVICES = ['image-store', 'builder', 'runtime-agent', 'volume'];
 
-test('berth up -d starts the suite, system info shows it healthy, berth down leaves nothing behind', { timeout: 240_000 }, async (t) => {
+test('berth up -d starts the suite and the Docker Engine API, system info shows it healthy, berth down leaves nothing behind', { timeout: 240_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, programs: ['nats-server', 'runc', 'conmon'] })) return;
   const stateDir = mkdtempSync(join(tmpdir(), 'berth-e2e-state-'));
   const runDir = mkdtempSync(join(tmpdir(), 'berth-e2e-run-'));
@@ -30,6 +31,20 @@ test('berth up -d starts the suite, system info shows it healthy, berth down lea
   assert.equal(started.code, 0, `berth up -d failed:\n${started.stdout}${started.stderr}`);
   assert.match(started.stdout, /is up on node/);
   for (const service of SERVICES) assert.match(started.stdout, new RegExp(`${service}\\s+unix://${runDir}/${service}.sock`));
+  assert.match(started.stdout, new RegExp(`docker-api\\s+unix://${runDir}/docker.sock`));
+
+  await t.test("the Docker Engine API answers on the run directory's docker.sock, root only", async () => {
+    const socketPath = join(runDir, 'docker.sock');
+    assert.equal(statSync(socketPath).mode & 0o777, 0o600);
+    const version = await new Promise<string>((resolve, reject) =>
+      get({ socketPath, path: '/v1.41/version' }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.once('end', () => resolve(body));
+      }).once('error', reject),
+    );
+    assert.equal((JSON.parse(version) as { ApiVersion: string }).ApiVersion, '1.41');
+  });
 
   await t.test('a second berth up says one is running instead of starting twice', async () => {
     const again = await berth(['up', '-d'], env);

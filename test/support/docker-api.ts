@@ -7,10 +7,13 @@ import { serviceEntry } from './paths';
 import type { RuntimeSuite } from './runtime';
 import { stopChild } from './service';
 
-/** The Docker Engine API of a running suite, on a socket under its run directory. */
-export async function startDockerApi(t: TestContext, suite: RuntimeSuite): Promise<string> {
-  const socket = join(suite.runDir, 'docker.sock');
-  const child = spawn(process.execPath, [serviceEntry('docker-api')], { env: { ...suite.env, BERTH_DOCKER_API_SOCKET: socket }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * The Docker Engine API of a running suite, on a socket under its run directory unless extraEnv names
+ * another (and on TCP too when it sets BERTH_DOCKER_API_LISTEN); resolves with the socket's path.
+ */
+export async function startDockerApi(t: TestContext, suite: RuntimeSuite, extraEnv: Record<string, string> = {}): Promise<string> {
+  const socket = extraEnv.BERTH_DOCKER_API_SOCKET ?? join(suite.runDir, 'docker.sock');
+  const child = spawn(process.execPath, [serviceEntry('docker-api')], { env: { ...suite.env, BERTH_DOCKER_API_SOCKET: socket, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
   t.after(() => stopChild(child, 'SIGTERM'));

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildImage, requirePrerequisites, runCommand, seedRegistry, startDockerApi, startRegistry, startRuntime, STRICT } from '../../support';
+import { createCa, issueCertificate } from '../../../libs/pki';
+import { buildImage, freePort, requirePrerequisites, runCommand, seedRegistry, startDockerApi, startRegistry, startRuntime, STRICT } from '../../support';
 
 const IMAGE = 'busybox:docker-cli';
 /** Debian's docker client, as deploy/setup.sh unpacks it (without its daemon). */
 const DOCKER = '/usr/local/lib/berth/docker-cli/docker';
 
-test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit codes, -d), ps, logs, exec, top, diff, history, stop, rm, images, pull, image prune, events, volume and network verbs", { timeout: 240_000 }, async (t) => {
+test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit codes, -d), ps, logs, exec, top, diff, history, stop, rm, images, pull, image prune, events, volume and network verbs, TCP with mutual TLS", { timeout: 240_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon', 'docker-registry', 'skopeo'] })) return;
   if (!existsSync(DOCKER)) {
     if (STRICT) assert.fail(`${DOCKER} is missing: deploy/setup.sh fetches it`);
@@ -78,4 +80,38 @@ test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit co
   await ok('network', 'create', 'cli-net');
   assert.match(await ok('network', 'ls', '--format', '{{.Name}}'), /cli-net/);
   await ok('network', 'rm', 'cli-net');
+
+  // Over TCP with mutual TLS, as `docker --tlsverify` speaks it: a client of the CA is served; one
+  // without a certificate, or with one of another CA, is not.
+  const pki = join(suite.stateDir, 'docker-pki');
+  createCa(pki, { days: 1 });
+  const server = issueCertificate(pki, 'docker-api', { kind: 'node', addresses: ['127.0.0.1'], days: 1 });
+  const port = await freePort();
+  await startDockerApi(t, suite, {
+    BERTH_DOCKER_API_SOCKET: join(suite.runDir, 'docker-tls.sock'),
+    BERTH_DOCKER_API_LISTEN: `127.0.0.1:${port}`,
+    BERTH_TLS_CA: join(pki, 'ca.crt'),
+    BERTH_TLS_CERT: server.cert,
+    BERTH_TLS_KEY: server.key,
+  });
+  const certPath = (name: string, ca: string) => {
+    const client = issueCertificate(pki, name, { kind: 'client', days: 1, ca });
+    const dir = join(pki, `${name}-docker`);
+    mkdirSync(dir);
+    copyFileSync(join(pki, `${ca}.crt`), join(dir, 'ca.pem'));
+    copyFileSync(client.cert, join(dir, 'cert.pem'));
+    copyFileSync(client.key, join(dir, 'key.pem'));
+    return dir;
+  };
+  const overTcp = (dir: string, ...args: string[]) => runCommand(DOCKER, args, { ...env, DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: dir }, 60_000);
+  const ops = certPath('ops', 'ca');
+  const trusted = await overTcp(ops, 'volume', 'create', 'over-tls');
+  assert.equal(trusted.code, 0, trusted.stderr);
+  assert.equal((await overTcp(ops, 'volume', 'ls', '--format', '{{.Name}}')).stdout, 'over-tls\n');
+  createCa(pki, { name: 'other-ca', days: 1 });
+  const stranger = certPath('stranger', 'other-ca');
+  copyFileSync(join(pki, 'ca.crt'), join(stranger, 'ca.pem'));
+  assert.notEqual((await overTcp(stranger, 'version')).code, 0, 'a certificate of another CA is refused');
+  const plain = await runCommand(DOCKER, ['version'], { ...env, DOCKER_HOST: `tcp://127.0.0.1:${port}` }, 60_000);
+  assert.notEqual(plain.code, 0, 'a client without TLS is refused');
 });

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
+import { request } from 'node:http';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { extract, pack } from 'tar-stream';
 import Docker from 'dockerode';
 import { eventually, requirePrerequisites, startDockerApi, startRuntime } from '../../support';
 
@@ -107,7 +110,7 @@ test('dockerode against Berth: ping, version, a container from create to removal
   await assert.rejects(docker.getNetwork('dockerode-net').inspect(), (err: { statusCode?: number }) => err.statusCode === 404);
 });
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks);
@@ -122,4 +125,96 @@ function byStream(raw: Buffer): Record<number, string> {
     offset += 8 + length;
   }
   return streams;
+}
+
+test('dockerode against Berth: build from a tar, files in and out of a container (put, stat, get, export), stats, update, save and load', { timeout: 180_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon'] })) return;
+  const suite = await startRuntime(t, IMAGE, {}, { volumes: true, builder: true });
+  const socketPath = await startDockerApi(t, suite);
+  const docker = new Docker({ socketPath });
+
+  // A build from a tar context, followed to its end as programs do.
+  const context = await tarOf({ Dockerfile: `FROM ${IMAGE}\nCOPY hello.txt /hello.txt\nRUN wc -c /hello.txt > /size\n`, 'hello.txt': 'hello from a tar\n' });
+  const progress = await followProgress(docker, await docker.buildImage(Readable.from([context]), { t: 'from-tar:1' }));
+  assert.ok(progress.some((message) => message.aux?.ID?.startsWith('sha256:')), JSON.stringify(progress));
+  assert.ok(progress.some((message) => message.stream === 'Successfully tagged from-tar:1\n'));
+  // A failed step is the stream's last message, an error, as Docker's: the client decides to fail.
+  const failed = await followProgress(docker, await docker.buildImage(Readable.from([await tarOf({ Dockerfile: `FROM ${IMAGE}\nRUN exit 7\n` })]), { t: 'never:1' }));
+  assert.match(failed.at(-1)?.error ?? '', /7/, JSON.stringify(failed.at(-1)));
+
+  const container = await docker.createContainer({ Image: 'from-tar:1', Cmd: ['sleep', '100'] });
+  await container.start();
+  assert.equal((await readAll(await container.getArchive({ path: '/size' }))).includes('17 /hello.txt'), true);
+
+  // putArchive, then the stat docker cp asks for (HEAD) and the file read back (GET).
+  await container.putArchive(await tarOf({ 'put/note.txt': 'put there\n' }), { path: '/tmp' });
+  const stat = await pathStat(socketPath, container.id, '/tmp/put');
+  assert.equal(stat.name, 'put');
+  assert.ok(stat.mode >= 2 ** 31, 'a directory, in Go file mode bits');
+  assert.equal(await firstFileOf(await readAll(await container.getArchive({ path: '/tmp/put/note.txt' }))), 'put there\n');
+  await assert.rejects(container.getArchive({ path: '/tmp/none' }), (err: { statusCode?: number }) => err.statusCode === 404);
+  await assert.rejects(container.putArchive(await tarOf({ 'x': 'y' }), { path: '/tmp/put/note.txt' }), (err: { statusCode?: number }) => err.statusCode === 400, 'not a directory');
+  const exported = await readAll(await container.export());
+  assert.ok(exported.includes('tmp/put/note.txt'));
+
+  const stats = (await container.stats({ stream: false })) as unknown as { pids_stats: { current: number }; memory_stats: { usage: number; limit: number }; cpu_stats: { cpu_usage: { total_usage: number } } };
+  assert.ok(stats.pids_stats.current >= 1);
+  assert.ok(stats.memory_stats.usage > 0);
+  await container.update({ Memory: 48 * 1024 * 1024 });
+  assert.equal((await container.inspect()).HostConfig.Memory, 48 * 1024 * 1024);
+  await assert.rejects(container.update({ CpuShares: 100 }), (err: { statusCode?: number }) => err.statusCode === 400);
+  await container.remove({ force: true });
+
+  // save, remove, load.
+  const saved = await readAll(await docker.getImage('from-tar:1').get());
+  await docker.getImage('from-tar:1').remove();
+  const loaded = await readAll((await docker.loadImage(Readable.from([saved]))) as unknown as NodeJS.ReadableStream);
+  assert.match(loaded.toString(), /Loaded image: from-tar:1/);
+  assert.ok((await docker.listImages()).some((image) => image.RepoTags?.includes('from-tar:1')));
+});
+
+/** What docker cp asks before it copies: HEAD on the archive, the stat in a header (base64 JSON). */
+function pathStat(socketPath: string, id: string, path: string): Promise<{ name: string; mode: number }> {
+  return new Promise((resolve, reject) => {
+    request({ socketPath, method: 'HEAD', path: `/v1.41/containers/${id}/archive?path=${encodeURIComponent(path)}` }, (response) => {
+      response.resume();
+      const header = response.headers['x-docker-container-path-stat'];
+      if (response.statusCode !== 200 || typeof header !== 'string') return reject(new Error(`HEAD ${path}: ${response.statusCode}`));
+      resolve(JSON.parse(Buffer.from(header, 'base64').toString()) as { name: string; mode: number });
+    })
+      .once('error', reject)
+      .end();
+  });
+}
+
+/** A tar of the given files, as a Buffer. */
+async function tarOf(files: Record<string, string>): Promise<Buffer> {
+  const archive = pack();
+  for (const [name, content] of Object.entries(files)) archive.entry({ name, mode: 0o644 }, content);
+  archive.finalize();
+  return readAll(archive);
+}
+
+/** The content of a tar's first file. */
+async function firstFileOf(tar: Buffer): Promise<string> {
+  const reader = extract();
+  const contents = new Promise<string>((resolve, reject) => {
+    reader.on('entry', (header, stream, next) => {
+      if (header.type !== 'file') {
+        stream.resume();
+        return next();
+      }
+      void readAll(stream).then((data) => resolve(data.toString()), reject);
+    });
+    reader.once('error', reject);
+  });
+  reader.end(tar);
+  return contents;
+}
+
+type ProgressMessage = { stream?: string; aux?: { ID?: string }; error?: string };
+
+/** Every JSON message of a build or pull stream, read as dockerode's followProgress reads them. */
+function followProgress(docker: Docker, stream: NodeJS.ReadableStream): Promise<ProgressMessage[]> {
+  return new Promise((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null, output: ProgressMessage[]) => (err ? reject(err) : resolve(output))));
 }
