@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createCa, issueCertificate } from '../../../libs/pki';
-import { buildImage, freePort, requirePrerequisites, runCommand, seedRegistry, startDockerApi, startRegistry, startRuntime, STRICT } from '../../support';
+import { buildImage, eventually, freePort, requirePrerequisites, runCommand, seedRegistry, startDockerApi, startRegistry, startRuntime, STRICT } from '../../support';
 
 const IMAGE = 'busybox:docker-cli';
 /** Debian's docker client, as deploy/setup.sh unpacks it (without its daemon). */
@@ -41,6 +41,9 @@ test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit co
   assert.equal(await ok('logs', 'web'), 'serving\n');
   assert.equal(await ok('exec', 'web', 'sh', '-c', 'echo inside $((6*7))'), 'inside 42\n');
   assert.equal((await docker('exec', 'web', 'sh', '-c', 'exit 5')).code, 5);
+  // A detached exec runs on after the client has its answer.
+  await ok('exec', '-d', 'web', 'sh', '-c', 'sleep 0.2; echo detached > /detached');
+  assert.equal(await eventually(async () => ((await docker('exec', 'web', 'cat', '/detached')).stdout || undefined), 10_000, 'the detached exec'), 'detached\n');
   assert.equal((await ok('inspect', '--format', '{{.State.Status}}', 'web')).trim(), 'running');
   assert.match(await ok('top', 'web'), /sleep 100/);
   await ok('exec', 'web', 'touch', '/made-here');
