@@ -4,7 +4,7 @@ import { invalidArgument } from '../../../libs/errors';
 import { fromServiceError } from '../../../libs/grpc';
 import type { builder } from '../../../libs/proto';
 import { familiarName } from '../../../libs/reference';
-import { flag, type Router } from '../http/router';
+import { filters, flag, sendJson, type Router } from '../http/router';
 import { clientGone, sendJsonMessages, tarBody, writeAll } from '../http/transfer';
 
 /**
@@ -33,8 +33,9 @@ const UNSUPPORTED_OPTIONS: Record<string, string> = {
   session: 'BuildKit sessions',
 };
 
-/** POST /build: a Dockerfile and its context as a tar, built by Berth's builder, with Docker's streamed JSON. */
+/** POST /build: a Dockerfile and its context as a tar, built by Berth's builder, with Docker's streamed JSON; and the cache's prune. */
 export function buildRoutes(router: Router, berth: BerthClient): void {
+  buildPruneRoute(router, berth);
   router.on('POST', '/build', async ({ request, query, response }) => {
     const options = buildOptions(query);
     const quiet = flag(query, 'q');
@@ -72,6 +73,18 @@ export function buildRoutes(router: Router, berth: BerthClient): void {
       }
       await sending;
     });
+  });
+}
+
+/** POST /build/prune: the build cache, all of it or what was not used within filters' until. */
+function buildPruneRoute(router: Router, berth: BerthClient): void {
+  router.on('POST', '/build/prune', async ({ query, response }) => {
+    if (query.getAll('keep-storage').some(asks)) throw invalidArgument("keeping some storage (keep-storage) is not supported by Berth's build cache: prune with an until filter");
+    const given = filters(query);
+    const unknown = Object.keys(given).filter((key) => key !== 'until');
+    if (unknown.length > 0) throw invalidArgument(`build cache filter ${unknown.join(', ')} is not supported by Berth: only until`);
+    const { deletedImages, spaceReclaimed } = await berth.builder.call('prune', { keepNewerThan: given.until?.values[0] ?? '' });
+    sendJson(response, 200, { CachesDeleted: deletedImages, SpaceReclaimed: spaceReclaimed });
   });
 }
 

@@ -4,12 +4,38 @@ import type { BerthClient } from '../../../client';
 import { invalidArgument } from '../../../libs/errors';
 import { peekFirst } from '../../../libs/grpc';
 import type { runtime } from '../../../libs/proto';
-import { sendNoContent, flag, type Router } from '../http/router';
+import { flag, sendJson, sendNoContent, type Router } from '../http/router';
 import { clientGone, sendTar, tarBody, upload } from '../http/transfer';
+import { isSet } from './create-body';
 
-/** A container's files: export, and docker cp's archive (stat, copy out, copy in). */
+/** A container's files: export, commit to an image, and docker cp's archive (stat, copy out, copy in). */
 export function filesystemRoutes(router: Router, berth: BerthClient): void {
   const { runtime: agent } = berth;
+
+  router.on('POST', '/commit', async ({ query, json, response }) => {
+    const container = query.get('container') ?? '';
+    if (container === '') throw invalidArgument('container is required');
+    // Docker's clients send no config (or an empty one): what the image's config should change comes as changes.
+    if (isSet(await json<Record<string, unknown>>())) throw invalidArgument('a container config in the commit body is not supported by Berth: give Dockerfile instructions as changes (--change)');
+    const repo = query.get('repo') ?? '';
+    const tag = query.get('tag') ?? '';
+    const { imageId } = await agent.call(
+      'commit',
+      {
+        container,
+        reference: repo === '' ? '' : tag === '' ? repo : `${repo}:${tag}`,
+        comment: query.get('comment') ?? '',
+        author: query.get('author') ?? '',
+        changes: query.getAll('changes').filter((change) => change !== ''),
+        // Docker pauses unless told not to (pause=0).
+        noPause: query.get('pause') !== null && !flag(query, 'pause'),
+        uncompressed: false,
+        remove: false,
+      },
+      { deadline: new Date(Date.now() + 3600_000) },
+    );
+    sendJson(response, 201, { Id: imageId });
+  });
 
   router.on('GET', '/containers/{id}/export', async ({ params, response }) => {
     await sendTar(response, agent.stream('export', { container: params.id! }, { signal: clientGone(response) }));

@@ -8,7 +8,7 @@ const IMAGE = 'busybox:docker-files';
 /** Debian's docker client, as deploy/setup.sh unpacks it (without its daemon). */
 const DOCKER = '/usr/local/lib/berth/docker-cli/docker';
 
-test("Debian's docker CLI against Berth: build (args, .dockerignore, cache, -q, -f -, errors), cp both ways, export, stats, update, save and load, push", { timeout: 300_000 }, async (t) => {
+test("Debian's docker CLI against Berth: build (args, .dockerignore, cache, -q, -f -, errors), cp both ways, export, commit, stats, update, save and load, push, builder prune", { timeout: 300_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon', 'docker-registry', 'tar'] })) return;
   if (!existsSync(DOCKER)) {
     if (STRICT) assert.fail(`${DOCKER} is missing: deploy/setup.sh fetches it`);
@@ -81,6 +81,9 @@ test("Debian's docker CLI against Berth: build (args, .dockerignore, cache, -q, 
   const shares = await docker(['update', '--cpu-shares', '512', 'files']);
   assert.notEqual(shares.code, 0);
   assert.match(shares.stderr, /CpuShares is not supported/);
+  await ok(['exec', 'files', 'sh', '-c', 'echo committed > /made']);
+  assert.match(await ok(['commit', '-c', 'CMD ["cat", "/made"]', 'files', 'committed:1']), /^sha256:[0-9a-f]{64}$/m);
+  assert.equal(await ok(['run', '--rm', 'committed:1']), 'committed\n');
   await ok(['rm', '-f', 'files']);
 
   // save, remove, load: the image comes back with its name.
@@ -100,4 +103,8 @@ test("Debian's docker CLI against Berth: build (args, .dockerignore, cache, -q, 
   await ok(['rmi', remote]);
   await ok(['pull', remote]);
   assert.equal(await ok(['run', '--rm', remote]), 'hello built\nfrom the context\n');
+
+  // The build cache, pruned: the next build runs its steps again.
+  assert.match(await ok(['builder', 'prune', '-f']), /^Total reclaimed space: [\d.]+\w*B$/m);
+  assert.doesNotMatch(await ok(['build', '-t', 'built:1', '--build-arg', 'GREETING=hello', context]), /: (COPY|RUN) .*\n ---> Using cache/);
 });
