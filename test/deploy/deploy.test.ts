@@ -24,7 +24,7 @@ test('the three-host example: every host file is a valid config, mutual TLS and 
 test('the systemd units are valid; the agent is stopped alone, so that its containers live on', (t) => {
   if (!requirePrerequisites(t, { programs: ['systemd-analyze'] })) return;
   const units = readdirSync(join(deploy, 'systemd')).map((name) => join(deploy, 'systemd', name));
-  assert.equal(units.length, 5);
+  assert.equal(units.length, 6);
   const verified = spawnSync('systemd-analyze', ['verify', '--man=no', ...units], { encoding: 'utf8' });
   // Complaints about the checkout not being installed in /opt/berth on this machine are not errors of the units.
   const problems = verified.stderr.split('\n').filter((line) => line.trim() !== '' && !/\/opt\/berth|is not executable|No such file/.test(line));

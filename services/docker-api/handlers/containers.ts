@@ -85,10 +85,12 @@ export function containerRoutes(router: Router, berth: BerthClient): void {
     const { container } = await agent.call('inspect', { container: params.id! });
     const tty = container!.config!.tty;
     const tail = query.get('tail') ?? 'all';
-    const lines = tail === 'all' || tail === '' ? 0 : Number(tail);
-    if (!Number.isInteger(lines) || lines < 0) throw invalidArgument(`invalid tail "${tail}": a number of lines or "all"`);
+    // Docker takes "all", or a number of lines where a negative one is all of them too.
+    const count = tail === 'all' || tail === '' ? -1 : Number(tail);
+    if (!Number.isInteger(count)) throw invalidArgument(`invalid tail "${tail}": a number of lines or "all"`);
+    const lines = Math.max(count, 0);
     // Docker's tail=0 is no lines of the past, where Berth's 0 is all of them: only what comes from now.
-    const since = lines === 0 && tail !== 'all' && tail !== '' ? new Date() : unixTime(query.get('since'));
+    const since = count === 0 ? new Date() : unixTime(query.get('since'));
     const request = runtime.LogsRequest.fromPartial({
       container: params.id!,
       follow: flag(query, 'follow'),
