@@ -1,12 +1,38 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { invalidArgument } from '../libs/errors';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-/** What parseFlags gives: node's own result type for these options. */
-type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
+type OptionConfig = NonNullable<ParseArgsConfig['options']>[string];
 
-/** node:util's parseArgs, with its errors turned into one line for the user. */
-export function parseFlags<T extends Options>(args: string[], options: T, command: string): Parsed<T> {
+/**
+ * A command's flag: node's parseArgs option, with what `--help` and the reference (docs/10-reference.md,
+ * made from these) say of it. Every flag has its description, so that neither can leave one out.
+ */
+export type Flag = OptionConfig & {
+  description: string;
+  /** The name of its value in help ("SECONDS", "KEY=VALUE"); "value" unless given. */
+  value?: string;
+  /** Left out of help: a flag for Berth's own use, not people's. */
+  hidden?: boolean;
+};
+export type Flags = Record<string, Flag>;
+
+/** What parseFlags gives: node's own result type for these options. */
+type Parsed<T extends Flags> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
+
+/**
+ * Thrown by parseFlags when a command is asked for `--help`: the command line prints its usage and
+ * these flags instead of running it, and the reference is made the same way.
+ */
+export class HelpRequested extends Error {
+  constructor(readonly flags: Flags) {
+    super('help requested');
+  }
+}
+
+/** node:util's parseArgs, with its errors turned into one line for the user; `--help` throws HelpRequested. */
+export function parseFlags<T extends Flags>(args: string[], options: T, command: string): Parsed<T> {
+  const end = args.indexOf('--');
+  if ((end === -1 ? args : args.slice(0, end)).includes('--help')) throw new HelpRequested(options);
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
@@ -18,7 +44,7 @@ export function parseFlags<T extends Options>(args: string[], options: T, comman
  * Flags up to the first positional argument, then everything after it untouched: for commands
  * such as `run IMAGE COMMAND...` and `exec CONTAINER COMMAND...`, whose command has flags of its own.
  */
-export function parseFlagsThenCommand<T extends Options>(args: string[], options: T, command: string): { values: Parsed<T>['values']; positionals: string[] } {
+export function parseFlagsThenCommand<T extends Flags>(args: string[], options: T, command: string): { values: Parsed<T>['values']; positionals: string[] } {
   const takesValue = (name: string) => options[name]?.type === 'string';
   const byShort = new Map(Object.entries(options).filter(([, o]) => o.short !== undefined).map(([name, o]) => [o.short!, name]));
   let index = 0;

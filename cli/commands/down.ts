@@ -1,11 +1,13 @@
 import { loadConfig } from '../../libs/config';
 import { unavailable } from '../../libs/errors';
+import { parseFlags } from '../args';
 import { isBerthProcess, runningUp } from '../supervisor/pidfile';
 
 const STOP_TIMEOUT_MS = 90_000;
 
 /** `berth down`: stops the `berth up` running in the background, and waits until it has. */
-export async function down(): Promise<number> {
+export async function down(args: string[]): Promise<number> {
+  parseFlags(args, {}, 'down');
   const config = loadConfig();
   const running = runningUp(config);
   if (running === undefined) {

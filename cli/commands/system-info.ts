@@ -23,7 +23,7 @@ const INFO_CLIENTS = {
 
 /** `berth system info [--format table|json]`: each service and what it depends on. */
 export async function systemInfo(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { format: { type: 'string', short: 'f', default: 'table' } }, 'system info');
+  const { values } = parseFlags(args, { format: { type: 'string', short: 'f', default: 'table', value: 'FORMAT', description: 'Output format: table or json' } }, 'system info');
   if (values.format !== 'table' && values.format !== 'json') throw invalidArgument(`--format must be table or json, not "${values.format}"`);
   const config = loadConfig();
   const options: ClientOptions = { deadlineMs: 5_000, tls: config.grpc.tls };

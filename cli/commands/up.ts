@@ -20,7 +20,10 @@ type UpMessage = { type: 'ready'; summary: string } | { type: 'failed'; message:
 export async function up(args: string[]): Promise<number> {
   const { values } = parseFlags(
     args,
-    { detach: { type: 'boolean', short: 'd', default: false }, supervisor: { type: 'boolean', default: false } },
+    {
+      detach: { type: 'boolean', short: 'd', default: false, description: 'Run in the background, logging to logs/berth.log in the state directory; `berth down` stops it' },
+      supervisor: { type: 'boolean', default: false, hidden: true, description: 'Run as the background supervisor that `berth up -d` starts' },
+    },
     'up',
   );
   const config = loadConfig();

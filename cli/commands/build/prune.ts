@@ -5,7 +5,15 @@ import type { builder } from '../../../libs/proto';
 
 /** `berth builder prune [-a] [-f] [--filter until=24h]`: drops the build cache; prints what it freed. */
 export async function builderPrune(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { all: { type: 'boolean', short: 'a' }, force: { type: 'boolean', short: 'f' }, filter: { type: 'string', multiple: true } }, 'builder prune');
+  const { values } = parseFlags(
+    args,
+    {
+      all: { type: 'boolean', short: 'a', description: "Remove all the build cache; accepted for Docker's scripts, it always is" },
+      force: { type: 'boolean', short: 'f', description: 'Do not prompt for confirmation; Berth never does' },
+      filter: { type: 'string', multiple: true, value: 'until=TIME', description: 'Remove only the cache last used before a time: a duration ago (e.g. 24h) or a timestamp; other keys are ignored' },
+    },
+    'builder prune',
+  );
   const until = (values.filter ?? []).find((filter) => filter.startsWith('until='))?.slice('until='.length) ?? '';
   const service = builderService();
   try {

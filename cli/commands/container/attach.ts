@@ -9,7 +9,7 @@ type Agent = ReturnType<typeof runtimeAgent>;
 
 /** `berth attach [--no-stdin] CONTAINER`: the container's output here, this terminal's input there. */
 export async function attach(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { 'no-stdin': { type: 'boolean', default: false } }, 'attach');
+  const { values, positionals } = parseFlags(args, { 'no-stdin': { type: 'boolean', default: false, description: 'Do not attach STDIN, even if the container keeps it open' } }, 'attach');
   if (positionals.length !== 1) throw invalidArgument('attach: give one container');
   const agent = runtimeAgent();
   try {

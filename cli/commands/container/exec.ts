@@ -8,13 +8,13 @@ export async function exec(args: string[]): Promise<number> {
   const { values, positionals } = parseFlagsThenCommand(
     args,
     {
-      interactive: { type: 'boolean', short: 'i', default: false },
-      tty: { type: 'boolean', short: 't', default: false },
-      detach: { type: 'boolean', short: 'd', default: false },
-      env: { type: 'string', short: 'e', multiple: true },
-      user: { type: 'string', short: 'u', default: '' },
-      workdir: { type: 'string', short: 'w', default: '' },
-      privileged: { type: 'boolean', default: false },
+      interactive: { type: 'boolean', short: 'i', default: false, description: 'Pass STDIN to the command' },
+      tty: { type: 'boolean', short: 't', default: false, description: 'Allocate a pseudo-TTY' },
+      detach: { type: 'boolean', short: 'd', default: false, description: 'Run the command in the background (not supported yet: refused)' },
+      env: { type: 'string', short: 'e', multiple: true, value: 'KEY=VALUE', description: 'Set an environment variable for the command' },
+      user: { type: 'string', short: 'u', default: '', value: 'USER[:GROUP]', description: "Run as this user: a name or UID, optionally with :GROUP or :GID (default the container's)" },
+      workdir: { type: 'string', short: 'w', default: '', value: 'DIR', description: "Working directory inside the container (default the container's)" },
+      privileged: { type: 'boolean', default: false, description: 'Give the command extended privileges' },
     },
     'exec',
   );

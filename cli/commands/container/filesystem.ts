@@ -28,11 +28,11 @@ export async function commit(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
     {
-      author: { type: 'string', short: 'a', default: '' },
-      message: { type: 'string', short: 'm', default: '' },
-      change: { type: 'string', short: 'c', multiple: true },
-      pause: { type: 'boolean', short: 'p', default: true },
-      'no-pause': { type: 'boolean', default: false },
+      author: { type: 'string', short: 'a', default: '', value: 'AUTHOR', description: 'Author of the image' },
+      message: { type: 'string', short: 'm', default: '', value: 'MESSAGE', description: "Commit message, kept as the comment in the image's history" },
+      change: { type: 'string', short: 'c', multiple: true, value: 'INSTRUCTION', description: 'Apply a Dockerfile instruction to the image: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME or WORKDIR' },
+      pause: { type: 'boolean', short: 'p', default: true, description: 'Pause the container while committing' },
+      'no-pause': { type: 'boolean', default: false, description: 'Do not pause the container while committing' },
     },
     'commit',
   );
@@ -65,7 +65,7 @@ export async function commit(args: string[]): Promise<number> {
 
 /** `berth export [-o FILE] CONTAINER`: the filesystem as a tar, to stdout unless -o. */
 export async function exportContainer(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { output: { type: 'string', short: 'o' } }, 'export');
+  const { values, positionals } = parseFlags(args, { output: { type: 'string', short: 'o', value: 'FILE', description: 'Write the tar to a file instead of STDOUT' } }, 'export');
   if (positionals.length !== 1) throw invalidArgument('export: give one container');
   const out = archiveOutput(values.output, 'export');
   const agent = runtimeAgent();

@@ -16,7 +16,7 @@ export async function inspect(args: string[]): Promise<number> {
 }
 
 async function inspectAny(args: string[], orImage: boolean): Promise<number> {
-  const { values, positionals } = parseFlags(args, { format: { type: 'string', short: 'f' } }, 'inspect');
+  const { values, positionals } = parseFlags(args, { format: { type: 'string', short: 'f', value: 'TEMPLATE', description: 'Print each result through a Go template ({{.Field}} or {{json .Field}}) instead of JSON' } }, 'inspect');
   if (positionals.length === 0) throw invalidArgument('inspect: give at least one container');
   const agent = runtimeAgent();
   const found: unknown[] = [];

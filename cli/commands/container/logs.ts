@@ -10,11 +10,11 @@ export async function logs(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
     {
-      follow: { type: 'boolean', short: 'f', default: false },
-      tail: { type: 'string', short: 'n', default: 'all' },
-      since: { type: 'string' },
-      until: { type: 'string' },
-      timestamps: { type: 'boolean', short: 't', default: false },
+      follow: { type: 'boolean', short: 'f', default: false, description: 'Follow the output until the container stops' },
+      tail: { type: 'string', short: 'n', default: 'all', value: 'NUMBER', description: 'Number of lines to show from the end of the log, or all' },
+      since: { type: 'string', value: 'TIME', description: 'Show lines since a timestamp (RFC 3339 or Unix seconds) or a duration ago (e.g. 10m, 1h30m)' },
+      until: { type: 'string', value: 'TIME', description: 'Show lines before a timestamp (RFC 3339 or Unix seconds) or a duration ago (e.g. 10m, 1h30m)' },
+      timestamps: { type: 'boolean', short: 't', default: false, description: 'Prefix each line with its time (ISO 8601, UTC)' },
     },
     'logs',
   );

@@ -10,12 +10,12 @@ export async function ps(args: string[]): Promise<number> {
   const { values } = parseFlags(
     args,
     {
-      all: { type: 'boolean', short: 'a', default: false },
-      quiet: { type: 'boolean', short: 'q', default: false },
-      'no-trunc': { type: 'boolean', default: false },
-      latest: { type: 'boolean', short: 'l', default: false },
-      filter: { type: 'string', short: 'f', multiple: true },
-      format: { type: 'string', default: 'table' },
+      all: { type: 'boolean', short: 'a', default: false, description: 'Show all containers (default only running ones)' },
+      quiet: { type: 'boolean', short: 'q', default: false, description: 'Only print container ids' },
+      'no-trunc': { type: 'boolean', default: false, description: 'Do not truncate ids and commands' },
+      latest: { type: 'boolean', short: 'l', default: false, description: 'Show only the latest created container, in any state' },
+      filter: { type: 'string', short: 'f', multiple: true, value: 'KEY=VALUE', description: 'Filter by id, name, label, status, ancestor, exited, health, node, before or since' },
+      format: { type: 'string', default: 'table', value: 'FORMAT', description: 'Output format: table, json (one object a line) or a Go template such as {{.Names}}' },
     },
     'ps',
   );

@@ -30,7 +30,7 @@ export async function create(args: string[]): Promise<number> {
  * terminal, Ctrl-C and SIGTERM are passed on to the container.
  */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlagsThenCommand(args, { ...CREATE_FLAGS, detach: { type: 'boolean', short: 'd' } }, 'run');
+  const { values, positionals } = parseFlagsThenCommand(args, { ...CREATE_FLAGS, detach: { type: 'boolean', short: 'd', description: 'Run the container in the background and print its id' } }, 'run');
   const request = createRequest(values, positionals);
   const agent = runtimeAgent();
   try {

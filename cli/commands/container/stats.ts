@@ -1,6 +1,7 @@
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { runtime } from '../../../libs/proto';
-import { parseFlags } from '../../args';
+import { invalidArgument } from '../../../libs/errors';
+import { parseFlags, parseFlagsThenCommand } from '../../args';
 import { readStream, runtimeAgent } from '../../client';
 import { table } from '../../output';
 import { humanSize } from '../../progress';
@@ -8,7 +9,14 @@ import { renderTemplate } from '../../template';
 
 /** `berth stats [--no-stream] [--format json|TEMPLATE] [CONTAINER...]`: every running container when none is named. */
 export async function stats(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { 'no-stream': { type: 'boolean', default: false }, format: { type: 'string', default: 'table' } }, 'stats');
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      'no-stream': { type: 'boolean', default: false, description: 'Print one reading and exit instead of streaming' },
+      format: { type: 'string', default: 'table', value: 'FORMAT', description: "Output format: table, json (one object a line) or a Go template over Berth's stats fields" },
+    },
+    'stats',
+  );
   const agent = runtimeAgent();
   try {
     const names =
@@ -58,11 +66,8 @@ export async function stats(args: string[]): Promise<number> {
 
 /** `berth top CONTAINER [ps OPTIONS]` */
 export async function top(args: string[]): Promise<number> {
-  const [container, ...psArgs] = args;
-  if (container === undefined) {
-    process.stderr.write('berth: top: give a container\n');
-    return 2;
-  }
+  const [container, ...psArgs] = parseFlagsThenCommand(args, {}, 'top').positionals;
+  if (container === undefined) throw invalidArgument('top: give a container');
   const agent = runtimeAgent();
   try {
     const response = await agent.call<runtime.TopResponse>((m, o, cb) => agent.client.top({ container, psArgs }, m, o, cb));

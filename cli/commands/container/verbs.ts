@@ -36,7 +36,14 @@ async function eachContainer(names: string[], verb: string, act: (agent: Agent, 
 
 /** `berth start [-a] [-i] CONTAINER...`: with -a, attached from the first byte, exiting with its code. */
 export async function start(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { attach: { type: 'boolean', short: 'a', default: false }, interactive: { type: 'boolean', short: 'i', default: false } }, 'start');
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      attach: { type: 'boolean', short: 'a', default: false, description: "Attach to the container's output and exit with its code (one container)" },
+      interactive: { type: 'boolean', short: 'i', default: false, description: 'Attach STDIN too, if the container was created with -i (one container)' },
+    },
+    'start',
+  );
   if (!values.attach && !values.interactive) return eachContainer(positionals, 'start', (a, container) => a.call((m, o, cb) => a.client.start({ container }, m, o, cb)));
   if (positionals.length !== 1) throw invalidArgument('start: -a and -i take one container');
   const agent = runtimeAgent();
@@ -51,21 +58,32 @@ export async function start(args: string[]): Promise<number> {
 
 /** `berth stop [-t SECONDS] [-s SIGNAL] CONTAINER...` */
 export async function stop(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { time: { type: 'string', short: 't' }, signal: { type: 'string', short: 's', default: '' } }, 'stop');
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      time: { type: 'string', short: 't', value: 'SECONDS', description: "Seconds to wait before SIGKILL (default the container's stop timeout, 10 unless set; -1 waits forever)" },
+      signal: { type: 'string', short: 's', default: '', value: 'SIGNAL', description: "Signal to stop with, by name or number (default the container's stop signal, SIGTERM unless set)" },
+    },
+    'stop',
+  );
   const timeout = seconds(values.time, 'stop');
   return eachContainer(positionals, 'stop', (a, container) => a.call((m, o, cb) => a.client.stop({ container, timeout, signal: values.signal }, m, { ...o, deadline: Infinity }, cb)));
 }
 
 /** `berth restart [-t SECONDS] CONTAINER...` */
 export async function restart(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { time: { type: 'string', short: 't' } }, 'restart');
+  const { values, positionals } = parseFlags(
+    args,
+    { time: { type: 'string', short: 't', value: 'SECONDS', description: "Seconds to wait for the stop before SIGKILL (default the container's stop timeout, 10 unless set)" } },
+    'restart',
+  );
   const timeout = seconds(values.time, 'restart');
   return eachContainer(positionals, 'restart', (a, container) => a.call((m, o, cb) => a.client.restart({ container, timeout }, m, { ...o, deadline: Infinity }, cb)));
 }
 
 /** `berth kill [-s SIGNAL] CONTAINER...` */
 export async function kill(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { signal: { type: 'string', short: 's', default: 'KILL' } }, 'kill');
+  const { values, positionals } = parseFlags(args, { signal: { type: 'string', short: 's', default: 'KILL', value: 'SIGNAL', description: 'Signal to send, by name (KILL or SIGKILL) or number' } }, 'kill');
   return eachContainer(positionals, 'kill', (a, container) => a.call((m, o, cb) => a.client.kill({ container, signal: values.signal }, m, o, cb)));
 }
 
@@ -83,7 +101,14 @@ export async function unpause(args: string[]): Promise<number> {
 
 /** `berth rm [-f] [-v] CONTAINER...` */
 export async function rm(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { force: { type: 'boolean', short: 'f', default: false }, volumes: { type: 'boolean', short: 'v', default: false } }, 'rm');
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      force: { type: 'boolean', short: 'f', default: false, description: 'Force the removal of a running container (killing it)' },
+      volumes: { type: 'boolean', short: 'v', default: false, description: 'Remove the anonymous volumes of the container too' },
+    },
+    'rm',
+  );
   return eachContainer(positionals, 'rm', (a, container) => a.call((m, o, cb) => a.client.remove({ container, force: values.force, volumes: values.volumes }, m, o, cb)));
 }
 
@@ -113,7 +138,12 @@ export async function rename(args: string[]): Promise<number> {
 export async function update(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
-    { memory: { type: 'string', short: 'm' }, cpus: { type: 'string' }, 'pids-limit': { type: 'string' }, restart: { type: 'string' } },
+    {
+      memory: { type: 'string', short: 'm', value: 'SIZE', description: 'Memory limit, in bytes or with a unit: b, k, m, g, t (e.g. 64m or 1g; at least 6m)' },
+      cpus: { type: 'string', value: 'NUMBER', description: "Number of CPUs the container may use, e.g. 1.5 (from 0.01 to the host's count)" },
+      'pids-limit': { type: 'string', value: 'NUMBER', description: 'Maximum number of processes in the container' },
+      restart: { type: 'string', value: 'POLICY', description: 'Restart policy when the container exits: no, always, unless-stopped or on-failure[:MAX_RETRIES]' },
+    },
     'update',
   );
   const resources = {
@@ -129,7 +159,14 @@ export async function update(args: string[]): Promise<number> {
 
 /** `berth container prune [-f] [--filter k=v]` */
 export async function prune(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { force: { type: 'boolean', short: 'f', default: true }, filter: { type: 'string', multiple: true } }, 'container prune');
+  const { values } = parseFlags(
+    args,
+    {
+      force: { type: 'boolean', short: 'f', default: true, description: 'Do not prompt for confirmation; Berth never does' },
+      filter: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'Remove only containers that match: label=KEY[=VALUE], until=TIMESTAMP|DURATION (created before)' },
+    },
+    'container prune',
+  );
   const agent = runtimeAgent();
   let result: runtime.PruneResponse;
   try {

@@ -10,9 +10,9 @@ export async function history(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
     {
-      'no-trunc': { type: 'boolean', default: false },
-      quiet: { type: 'boolean', short: 'q', default: false },
-      format: { type: 'string', default: 'table' },
+      'no-trunc': { type: 'boolean', default: false, description: 'Do not truncate ids and CREATED BY' },
+      quiet: { type: 'boolean', short: 'q', default: false, description: 'Only print image ids' },
+      format: { type: 'string', default: 'table', value: 'FORMAT', description: 'Output format: table or json' },
     },
     'history',
   );

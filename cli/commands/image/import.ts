@@ -10,9 +10,9 @@ export async function importTarball(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
     {
-      change: { type: 'string', short: 'c', multiple: true },
-      message: { type: 'string', short: 'm', default: '' },
-      platform: { type: 'string', default: '' },
+      change: { type: 'string', short: 'c', multiple: true, value: 'INSTRUCTION', description: 'Apply a Dockerfile instruction to the image: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME or WORKDIR' },
+      message: { type: 'string', short: 'm', default: '', value: 'MESSAGE', description: "Commit message, kept as the comment in the image's history" },
+      platform: { type: 'string', default: '', value: 'OS/ARCH[/VARIANT]', description: "Platform to record in the image, e.g. linux/arm64 (default this host's)" },
     },
     'import',
   );

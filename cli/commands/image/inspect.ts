@@ -5,7 +5,7 @@ import { imageStore } from '../../client';
 
 /** `berth image inspect IMAGE...`: a JSON array, like `docker image inspect`; exit 1 if one is missing. */
 export async function inspect(args: string[]): Promise<number> {
-  const { positionals } = parseFlags(args, { format: { type: 'string', short: 'f', default: 'json' } }, 'image inspect');
+  const { positionals } = parseFlags(args, { format: { type: 'string', short: 'f', default: 'json', value: 'FORMAT', description: 'Output format; only json is printed' } }, 'image inspect');
   if (positionals.length === 0) throw invalidArgument('image inspect: give at least one image');
   const store = imageStore();
   const found: unknown[] = [];

@@ -11,12 +11,12 @@ export async function images(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
     {
-      all: { type: 'boolean', short: 'a', default: false },
-      quiet: { type: 'boolean', short: 'q', default: false },
-      digests: { type: 'boolean', default: false },
-      'no-trunc': { type: 'boolean', default: false },
-      filter: { type: 'string', short: 'f', multiple: true },
-      format: { type: 'string', default: 'table' },
+      all: { type: 'boolean', short: 'a', default: false, description: 'Show all images (default hides untagged intermediate and build cache images)' },
+      quiet: { type: 'boolean', short: 'q', default: false, description: 'Only print image ids' },
+      digests: { type: 'boolean', default: false, description: 'Show digests' },
+      'no-trunc': { type: 'boolean', default: false, description: 'Do not truncate image ids' },
+      filter: { type: 'string', short: 'f', multiple: true, value: 'KEY=VALUE', description: 'Filter by reference (a glob), dangling=true|false, label, before or since (an image)' },
+      format: { type: 'string', default: 'table', value: 'FORMAT', description: 'Output format: table or json' },
     },
     'images',
   );

@@ -11,9 +11,9 @@ export async function login(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
     {
-      username: { type: 'string', short: 'u' },
-      password: { type: 'string', short: 'p' },
-      'password-stdin': { type: 'boolean', default: false },
+      username: { type: 'string', short: 'u', value: 'USER', description: 'User name (required: there is no prompt)' },
+      password: { type: 'string', short: 'p', value: 'PASSWORD', description: 'Password or token (visible to other users of the host: prefer --password-stdin)' },
+      'password-stdin': { type: 'boolean', default: false, description: 'Read the password from STDIN' },
     },
     'login',
   );

@@ -6,7 +6,15 @@ import { humanSize } from '../../progress';
 
 /** `berth image prune [-a] [--filter k=v]...`: removes dangling (with -a, all unused) images and unreferenced blobs. */
 export async function prune(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { filter: { type: 'string', multiple: true }, force: { type: 'boolean', short: 'f', default: true }, all: { type: 'boolean', short: 'a', default: false } }, 'image prune');
+  const { values } = parseFlags(
+    args,
+    {
+      filter: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'Remove only images that match: until=TIMESTAMP|DURATION (created before), label=KEY[=VALUE], label!=KEY[=VALUE]' },
+      force: { type: 'boolean', short: 'f', default: true, description: 'Do not prompt for confirmation; Berth never does' },
+      all: { type: 'boolean', short: 'a', default: false, description: 'Remove every image no container uses, not only dangling ones' },
+    },
+    'image prune',
+  );
   const store = imageStore();
   let result: imagestore.PruneResponse;
   try {

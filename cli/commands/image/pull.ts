@@ -9,7 +9,10 @@ import { credentialsFor } from '../../registry-auth';
 export async function pull(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
-    { platform: { type: 'string', default: '' }, quiet: { type: 'boolean', short: 'q', default: false } },
+    {
+      platform: { type: 'string', default: '', value: 'OS/ARCH[/VARIANT]', description: "Pull the image for this platform, e.g. linux/arm64 (default this host's)" },
+      quiet: { type: 'boolean', short: 'q', default: false, description: 'Suppress the progress output' },
+    },
     'pull',
   );
   if (positionals.length !== 1) throw invalidArgument('pull: give one image, e.g. `berth pull busybox`');

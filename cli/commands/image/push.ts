@@ -7,7 +7,7 @@ import { credentialsFor } from '../../registry-auth';
 
 /** `berth push [-q] NAME[:TAG]` */
 export async function push(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { quiet: { type: 'boolean', short: 'q', default: false } }, 'push');
+  const { values, positionals } = parseFlags(args, { quiet: { type: 'boolean', short: 'q', default: false, description: 'Suppress the progress output; print NAME@DIGEST when done' } }, 'push');
   if (positionals.length !== 1) throw invalidArgument('push: give one image name, e.g. `berth push registry:5000/app:1`');
   const reference = parseReference(positionals[0]!);
   const store = imageStore();

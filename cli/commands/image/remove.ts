@@ -7,7 +7,10 @@ import { imageStore } from '../../client';
 export async function rmi(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
-    { force: { type: 'boolean', short: 'f', default: false }, 'no-prune': { type: 'boolean', default: false } },
+    {
+      force: { type: 'boolean', short: 'f', default: false, description: 'Remove an image that containers use, or an id with several names' },
+      'no-prune': { type: 'boolean', default: false, description: 'Do not delete untagged parents' },
+    },
     'rmi',
   );
   if (positionals.length === 0) throw invalidArgument('rmi: give at least one image');

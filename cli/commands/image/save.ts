@@ -12,7 +12,7 @@ import { imageStore } from '../../client';
 
 /** `berth save [-o FILE] IMAGE...`: a tar that `docker load`, skopeo and `berth load` read. */
 export async function save(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { output: { type: 'string', short: 'o' } }, 'save');
+  const { values, positionals } = parseFlags(args, { output: { type: 'string', short: 'o', value: 'FILE', description: 'Write the archive to a file instead of STDOUT' } }, 'save');
   if (positionals.length === 0) throw invalidArgument('save: give at least one image');
   if (values.output === undefined && process.stdout.isTTY) throw invalidArgument('save: refusing to write an archive to a terminal: use -o FILE or redirect');
   // Written beside its destination and renamed at the end: a failed save leaves no half archive.
@@ -40,7 +40,14 @@ export async function save(args: string[]): Promise<number> {
 
 /** `berth load [-i FILE] [-q]` */
 export async function load(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { input: { type: 'string', short: 'i' }, quiet: { type: 'boolean', short: 'q', default: false } }, 'load');
+  const { values } = parseFlags(
+    args,
+    {
+      input: { type: 'string', short: 'i', value: 'FILE', description: 'Read the archive from a file instead of STDIN' },
+      quiet: { type: 'boolean', short: 'q', default: false, description: 'Do not print the loaded images' },
+    },
+    'load',
+  );
   if (values.input === undefined && process.stdin.isTTY) throw invalidArgument('load: give the archive with -i FILE or on standard input');
   const source = values.input === undefined ? process.stdin : createReadStream(values.input);
   const store = imageStore();

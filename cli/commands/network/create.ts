@@ -8,11 +8,11 @@ export async function createNetwork(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
     {
-      driver: { type: 'string', short: 'd', default: 'bridge' },
-      subnet: { type: 'string', default: '' },
-      gateway: { type: 'string', default: '' },
-      internal: { type: 'boolean', default: false },
-      label: { type: 'string', multiple: true },
+      driver: { type: 'string', short: 'd', default: 'bridge', value: 'DRIVER', description: 'Network driver; only bridge is supported' },
+      subnet: { type: 'string', default: '', value: 'CIDR', description: 'IPv4 subnet of the network, e.g. 172.30.0.0/24 (default a free /24 of the pool)' },
+      gateway: { type: 'string', default: '', value: 'IP', description: 'Gateway address in the subnet (default its first host address)' },
+      internal: { type: 'boolean', default: false, description: 'Give the network no route to the outside world' },
+      label: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'Set a label on the network' },
     },
     'network create',
   );

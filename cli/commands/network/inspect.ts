@@ -10,7 +10,7 @@ import { dockerNetwork } from '../../../libs/docker';
  * network is reported and the known ones still printed, with exit 1, as Docker does.
  */
 export async function inspectNetworks(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { format: { type: 'string', short: 'f' } }, 'network inspect');
+  const { values, positionals } = parseFlags(args, { format: { type: 'string', short: 'f', value: 'TEMPLATE', description: 'Print each network through a Go template ({{.Field}} or {{json .Field}}) instead of JSON' } }, 'network inspect');
   if (positionals.length === 0) throw invalidArgument('network inspect: give at least one network');
   const service = networkService();
   const found: unknown[] = [];

@@ -9,10 +9,10 @@ export async function listNetworks(args: string[]): Promise<number> {
   const { values } = parseFlags(
     args,
     {
-      quiet: { type: 'boolean', short: 'q', default: false },
-      'no-trunc': { type: 'boolean', default: false },
-      filter: { type: 'string', short: 'f', multiple: true },
-      format: { type: 'string', default: 'table' },
+      quiet: { type: 'boolean', short: 'q', default: false, description: 'Only print network ids' },
+      'no-trunc': { type: 'boolean', default: false, description: 'Do not truncate network ids' },
+      filter: { type: 'string', short: 'f', multiple: true, value: 'KEY=VALUE', description: 'Filter by name (a substring), id (a prefix), driver, label or type=builtin|custom' },
+      format: { type: 'string', default: 'table', value: 'FORMAT', description: 'Output format: table, json (one object a line) or a Go template such as {{.Name}}' },
     },
     'network ls',
   );

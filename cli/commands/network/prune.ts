@@ -8,7 +8,14 @@ import { parseFilters } from '../../output';
  * container is on. -f is taken for Docker's scripts; like the other prunes, it never asks.
  */
 export async function pruneNetworks(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { force: { type: 'boolean', short: 'f', default: true }, filter: { type: 'string', multiple: true } }, 'network prune');
+  const { values } = parseFlags(
+    args,
+    {
+      force: { type: 'boolean', short: 'f', default: true, description: 'Do not prompt for confirmation; Berth never does' },
+      filter: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'Remove only networks that match: label=KEY[=VALUE], until=TIMESTAMP|DURATION (created before)' },
+    },
+    'network prune',
+  );
   const service = networkService();
   let result: network.PruneNetworksResponse;
   try {

@@ -4,7 +4,7 @@ import { networkService } from '../../client';
 
 /** `berth network rm [-f] NETWORK...`: prints each removed name; exit 1 if one failed. -f: a missing network is no failure. */
 export async function removeNetworks(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { force: { type: 'boolean', short: 'f', default: false } }, 'network rm');
+  const { values, positionals } = parseFlags(args, { force: { type: 'boolean', short: 'f', default: false, description: 'Do not fail when a network does not exist' } }, 'network rm');
   if (positionals.length === 0) throw invalidArgument('network rm: give at least one network');
   const service = networkService();
   let failed = false;

@@ -25,7 +25,7 @@ export async function listNodes(args: string[]): Promise<number> {
 
 /** `berth node inspect [-f TEMPLATE] NODE...` */
 export async function inspectNodes(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { format: { type: 'string', short: 'f' } }, 'node inspect');
+  const { values, positionals } = parseFlags(args, { format: { type: 'string', short: 'f', value: 'TEMPLATE', description: 'Print each node through a Go template ({{.Field}} or {{json .Field}}) instead of JSON' } }, 'node inspect');
   if (positionals.length === 0) throw invalidArgument('node inspect: give at least one node');
   const service = nodeService();
   const found: unknown[] = [];
@@ -40,7 +40,7 @@ export async function inspectNodes(args: string[]): Promise<number> {
 
 /** `berth node drain [--undo] NODE`: no new containers there (or again, with --undo). */
 export async function drainNode(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { undo: { type: 'boolean' } }, 'node drain');
+  const { values, positionals } = parseFlags(args, { undo: { type: 'boolean', description: 'Let new containers be placed on the node again' } }, 'node drain');
   if (positionals.length !== 1) throw invalidArgument('node drain: give one node');
   const service = nodeService();
   try {
@@ -54,7 +54,7 @@ export async function drainNode(args: string[]): Promise<number> {
 
 /** `berth node rm [--force] NODE...`: forget nodes that left (silent already). */
 export async function removeNodes(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { force: { type: 'boolean', short: 'f' } }, 'node rm');
+  const { values, positionals } = parseFlags(args, { force: { type: 'boolean', short: 'f', description: 'Remove a node that still has containers recorded, forgetting them' } }, 'node rm');
   if (positionals.length === 0) throw invalidArgument('node rm: give at least one node');
   const service = nodeService();
   try {

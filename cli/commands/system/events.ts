@@ -16,12 +16,12 @@ export async function eventsCommand(args: string[]): Promise<number> {
   const { values } = parseFlags(
     args,
     {
-      since: { type: 'string' },
-      until: { type: 'string' },
-      'since-sequence': { type: 'string' },
-      'until-sequence': { type: 'string' },
-      filter: { type: 'string', short: 'f', multiple: true },
-      format: { type: 'string' },
+      since: { type: 'string', value: 'TIME', description: 'Start at a timestamp (RFC 3339 or Unix seconds) or a duration ago (e.g. 30s, 10m, 24h)' },
+      until: { type: 'string', value: 'TIME', description: 'Stop at a timestamp or a duration ago, as --since (default follow until Ctrl-C)' },
+      'since-sequence': { type: 'string', value: 'NUMBER', description: 'Start at this stream sequence (the last one seen + 1 resumes exactly)' },
+      'until-sequence': { type: 'string', value: 'NUMBER', description: 'Stop at this stream sequence' },
+      filter: { type: 'string', short: 'f', multiple: true, value: 'KEY=VALUE', description: 'Filter by type, event, container, image, volume, network, label or node' },
+      format: { type: 'string', value: 'FORMAT', description: 'Print each event as json (with its sequence) or through a Go template (default one line each)' },
     },
     'events',
   );

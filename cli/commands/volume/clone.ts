@@ -5,7 +5,7 @@ import { volumeService } from '../../client';
 
 /** `berth volume clone [-l k=v]... SOURCE TARGET`: a new volume holding a copy of another's content; prints TARGET. */
 export async function cloneVolume(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { label: { type: 'string', short: 'l', multiple: true } }, 'volume clone');
+  const { values, positionals } = parseFlags(args, { label: { type: 'string', short: 'l', multiple: true, value: 'KEY=VALUE', description: 'Set a label on the new volume' } }, 'volume clone');
   if (positionals.length !== 2) throw invalidArgument('volume clone: give the source volume and the name of the new one');
   const [source, target] = positionals as [string, string];
   const service = volumeService();

@@ -8,10 +8,10 @@ export async function createVolume(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
     {
-      driver: { type: 'string', short: 'd', default: 'local' },
-      label: { type: 'string', short: 'l', multiple: true },
-      opt: { type: 'string', short: 'o', multiple: true },
-      name: { type: 'string' },
+      driver: { type: 'string', short: 'd', default: 'local', value: 'DRIVER', description: 'Volume driver; only local is supported' },
+      label: { type: 'string', short: 'l', multiple: true, value: 'KEY=VALUE', description: 'Set a label on the volume' },
+      opt: { type: 'string', short: 'o', multiple: true, value: 'KEY=VALUE', description: 'Set a local driver option: type, device or o, as mount(8) takes them' },
+      name: { type: 'string', value: 'NAME', description: 'Name of the volume, as the NAME argument (default a random one)' },
     },
     'volume create',
   );

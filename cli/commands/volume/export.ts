@@ -5,7 +5,7 @@ import { volumeService } from '../../client';
 
 /** `berth volume export [-o FILE] VOLUME`: the volume's content as a tar, to stdout unless -o. */
 export async function exportVolume(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { output: { type: 'string', short: 'o' } }, 'volume export');
+  const { values, positionals } = parseFlags(args, { output: { type: 'string', short: 'o', value: 'FILE', description: 'Write the tar to a file instead of STDOUT' } }, 'volume export');
   if (positionals.length !== 1) throw invalidArgument('volume export: give one volume');
   const name = positionals[0]!;
   const out = archiveOutput(values.output, 'volume export');

@@ -12,7 +12,10 @@ import { volumeService } from '../../client';
 export async function importVolume(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
-    { label: { type: 'string', short: 'l', multiple: true }, opt: { type: 'string', short: 'o', multiple: true } },
+    {
+      label: { type: 'string', short: 'l', multiple: true, value: 'KEY=VALUE', description: 'Set a label on the volume, when it is made' },
+      opt: { type: 'string', short: 'o', multiple: true, value: 'KEY=VALUE', description: 'Set a local driver option of the volume, when it is made: type, device or o' },
+    },
     'volume import',
   );
   if (positionals.length < 1 || positionals.length > 2) throw invalidArgument('volume import: give the volume and, optionally, FILE (or - for standard input)');

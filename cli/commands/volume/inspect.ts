@@ -10,7 +10,7 @@ import { dockerVolume } from '../../../libs/docker';
  * reported and the known ones still printed, with exit 1, as Docker does.
  */
 export async function inspectVolumes(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { format: { type: 'string', short: 'f' } }, 'volume inspect');
+  const { values, positionals } = parseFlags(args, { format: { type: 'string', short: 'f', value: 'TEMPLATE', description: 'Print each volume through a Go template ({{.Field}} or {{json .Field}}) instead of JSON' } }, 'volume inspect');
   if (positionals.length === 0) throw invalidArgument('volume inspect: give at least one volume');
   const service = volumeService();
   const found: unknown[] = [];

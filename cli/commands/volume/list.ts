@@ -10,9 +10,9 @@ export async function listVolumes(args: string[]): Promise<number> {
   const { values } = parseFlags(
     args,
     {
-      quiet: { type: 'boolean', short: 'q', default: false },
-      filter: { type: 'string', short: 'f', multiple: true },
-      format: { type: 'string', default: 'table' },
+      quiet: { type: 'boolean', short: 'q', default: false, description: 'Only print volume names' },
+      filter: { type: 'string', short: 'f', multiple: true, value: 'KEY=VALUE', description: 'Filter by name (a substring), label, label!, dangling=true|false or driver' },
+      format: { type: 'string', default: 'table', value: 'FORMAT', description: 'Output format: table, json (one object a line) or a Go template such as {{.Name}}' },
     },
     'volume ls',
   );

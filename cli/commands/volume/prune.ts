@@ -11,7 +11,11 @@ import { humanSize } from '../../progress';
 export async function pruneVolumes(args: string[]): Promise<number> {
   const { values } = parseFlags(
     args,
-    { all: { type: 'boolean', short: 'a', default: false }, force: { type: 'boolean', short: 'f', default: true }, filter: { type: 'string', multiple: true } },
+    {
+      all: { type: 'boolean', short: 'a', default: false, description: 'Remove named volumes no container uses too, not only anonymous ones' },
+      force: { type: 'boolean', short: 'f', default: true, description: 'Do not prompt for confirmation; Berth never does' },
+      filter: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'Remove only volumes that match: label=KEY[=VALUE] or label!=KEY[=VALUE]' },
+    },
     'volume prune',
   );
   const service = volumeService();

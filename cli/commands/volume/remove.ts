@@ -4,7 +4,7 @@ import { volumeService } from '../../client';
 
 /** `berth volume rm [-f] VOLUME...`: prints each removed name; exit 1 if one failed. */
 export async function removeVolumes(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { force: { type: 'boolean', short: 'f', default: false } }, 'volume rm');
+  const { values, positionals } = parseFlags(args, { force: { type: 'boolean', short: 'f', default: false, description: 'Remove a volume that stopped containers use (never one a running container has mounted)' } }, 'volume rm');
   if (positionals.length === 0) throw invalidArgument('volume rm: give at least one volume');
   const service = volumeService();
   let failed = false;
