@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { berthBin, repoRoot, requirePrerequisites, startRuntime } from '../support';
@@ -29,6 +29,9 @@ for (const chapter of chapters) {
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'berth'), `#!/bin/sh\nexec ${process.execPath} ${berthBin()} "$@"\n`);
     chmodSync(join(bin, 'berth'), 0o755);
+    // Programs in the guide import Berth's client as an installed package would: `berth/client`.
+    mkdirSync(join(work, 'node_modules'));
+    symlinkSync(repoRoot(), join(work, 'node_modules', 'berth'));
     const marker = (index: number) => `@@guide-block-${index}@@`;
     const script = [
       'set -euo pipefail',
