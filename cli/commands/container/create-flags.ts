@@ -8,7 +8,7 @@ import { parseExpose, parsePublish } from './publish-flags';
 /** The flags `run` and `create` share, as Docker's. */
 export const CREATE_FLAGS = {
   name: { type: 'string', value: 'NAME', description: 'Assign a name to the container' },
-  env: { type: 'string', short: 'e', multiple: true, value: 'KEY=VALUE', description: 'Set an environment variable in the container' },
+  env: { type: 'string', short: 'e', multiple: true, value: 'KEY=VALUE', description: 'Set an environment variable in the container; NAME alone takes its value from your environment' },
   'env-file': { type: 'string', multiple: true, value: 'FILE', description: 'Read environment variables from a file, one KEY=VALUE a line (blank and # lines skipped)' },
   workdir: { type: 'string', short: 'w', value: 'DIR', description: "Working directory inside the container, an absolute path (default the image's, else /)" },
   user: { type: 'string', short: 'u', value: 'USER[:GROUP]', description: 'Run as this user: a name or UID, optionally with :GROUP or :GID' },
@@ -67,7 +67,7 @@ export function createRequest(values: Values, positionals: string[]): runtime.Cr
       image,
       cmd: command.length > 0 ? { values: command } : undefined,
       entrypoint: values.entrypoint === undefined ? undefined : { values: values.entrypoint === '' ? [] : [values.entrypoint] },
-      env: [...(values['env-file'] ?? []).flatMap(readEnvFile), ...(values.env ?? [])],
+      env: callerEnv([...(values['env-file'] ?? []).flatMap(readEnvFile), ...(values.env ?? [])]),
       workingDir: values.workdir ?? '',
       user: values.user ?? '',
       hostname: values.hostname ?? '',
@@ -189,6 +189,14 @@ function tmpfsMount(text: string): runtime.Mount {
 /** A Mount whose fields that its type does not use keep their empty values. */
 function newMount(fields: Pick<runtime.Mount, 'type' | 'source' | 'target'> & Partial<runtime.Mount>): runtime.Mount {
   return { readOnly: false, options: '', noCopy: false, volumeOptions: {}, volumeLabels: {}, createSource: false, ...fields };
+}
+
+/**
+ * `-e NAME` without a value takes NAME's value from the environment of the one who runs the
+ * command, as Docker's does, and is left out when NAME is not set there.
+ */
+export function callerEnv(entries: string[]): string[] {
+  return entries.flatMap((entry) => (entry.includes('=') ? [entry] : process.env[entry] === undefined ? [] : [`${entry}=${process.env[entry]}`]));
 }
 
 function readEnvFile(path: string): string[] {

@@ -1,5 +1,6 @@
 import { invalidArgument } from '../../../libs/errors';
 import { parseFlagsThenCommand } from '../../args';
+import { callerEnv } from './create-flags';
 import { runtimeAgent } from '../../client';
 import { relayTerminal } from './attach';
 
@@ -11,7 +12,7 @@ export async function exec(args: string[]): Promise<number> {
       interactive: { type: 'boolean', short: 'i', default: false, description: 'Pass STDIN to the command' },
       tty: { type: 'boolean', short: 't', default: false, description: 'Allocate a pseudo-TTY' },
       detach: { type: 'boolean', short: 'd', default: false, description: 'Run the command in the background (not supported yet: refused)' },
-      env: { type: 'string', short: 'e', multiple: true, value: 'KEY=VALUE', description: 'Set an environment variable for the command' },
+      env: { type: 'string', short: 'e', multiple: true, value: 'KEY=VALUE', description: 'Set an environment variable for the command; NAME alone takes its value from your environment' },
       user: { type: 'string', short: 'u', default: '', value: 'USER[:GROUP]', description: "Run as this user: a name or UID, optionally with :GROUP or :GID (default the container's)" },
       workdir: { type: 'string', short: 'w', default: '', value: 'DIR', description: "Working directory inside the container (default the container's)" },
       privileged: { type: 'boolean', default: false, description: 'Give the command extended privileges' },
@@ -27,7 +28,7 @@ export async function exec(args: string[]): Promise<number> {
     call.write({
       message: {
         $case: 'start',
-        value: { container, cmd, env: values.env ?? [], user: values.user, workingDir: values.workdir, stdin: values.interactive, privileged: values.privileged, tty: values.tty },
+        value: { container, cmd, env: callerEnv(values.env ?? []), user: values.user, workingDir: values.workdir, stdin: values.interactive, privileged: values.privileged, tty: values.tty },
       },
     });
     return await relayTerminal(call, agent.endpoint, { stdin: values.interactive, tty: values.tty });

@@ -97,7 +97,10 @@ function mergeEnv(image: string[], request: string[]): string[] {
   for (const entry of [...image, ...request]) {
     const name = entry.split('=', 1)[0]!;
     if (name === '') throw invalidArgument(`invalid environment variable "${entry}"`);
-    merged.set(name, entry.includes('=') ? entry : `${name}=${process.env[name] ?? ''}`);
+    // A bare NAME unsets what the image set: the client resolves `-e NAME` from its own environment,
+    // and the agent's environment (its database URL, its tokens) must never reach a container.
+    if (entry.includes('=')) merged.set(name, entry);
+    else merged.delete(name);
   }
   return [...merged.values()];
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { runtime } from '../../../libs/proto';
 import { berth, berthOk, eventually, requirePrerequisites, startRuntime, streamEvents } from '../../support';
 
 const RUNTIME = { root: true, programs: ['runc', 'conmon'] };
@@ -22,13 +23,24 @@ test('a health check turns healthy, then unhealthy, with health_status events', 
 
 test('exec: exit codes, stdin, environment, user and working directory; stats and top', { timeout: 120_000 }, async (t) => {
   if (!requirePrerequisites(t, RUNTIME)) return;
-  const { env } = await startRuntime(t);
+  const suite = await startRuntime(t);
+  const { env } = suite;
   await berthOk(env, ['run', '-d', '--name', 'host', '-e', 'BASE=1', 'busybox:test', 'sleep', '1000']);
   assert.equal((await berth(['exec', 'host', 'sh', '-c', 'exit 42'], env)).code, 42);
   const missing = await berth(['exec', 'host', 'nope'], env);
   assert.equal(missing.code, 127);
   assert.match(missing.stderr, /nope/);
   assert.equal(await berthOk(env, ['exec', '-e', 'EXTRA=2', '-w', '/tmp', '-u', 'nobody', 'host', 'sh', '-c', 'echo $BASE$EXTRA $(pwd) $(id -u)']), '12 /tmp 65534\n');
+  // -e NAME takes NAME's value from the caller's environment, and is left out when it has none; the
+  // agent never fills one from its own (which holds its database URL).
+  const caller = { ...env, FROM_CALLER: 'yes' };
+  assert.equal(await berthOk(caller, ['run', '--rm', '-e', 'FROM_CALLER', '-e', 'NOT_SET_ANYWHERE', 'busybox:test', 'sh', '-c', 'echo $FROM_CALLER; env | grep -c NOT_SET_ANYWHERE || true']), 'yes\n0\n');
+  assert.equal(await berthOk(caller, ['exec', '-e', 'FROM_CALLER', 'host', 'sh', '-c', 'echo $FROM_CALLER']), 'yes\n');
+  const bare = runtime.CreateRequest.fromPartial({ config: { image: 'busybox:test', cmd: { values: ['env'] }, env: ['BERTH_POSTGRES_URL'] } });
+  const { id: bareId } = await suite.call<runtime.CreateResponse>((client, m, o, cb) => client.create(bare, m, o, cb));
+  await berthOk(env, ['start', '-a', bareId]);
+  const printed = await berthOk(env, ['logs', bareId]);
+  assert.doesNotMatch(printed, /BERTH_POSTGRES_URL/, "a bare name never takes the agent's value");
   const piped = await berth(['exec', '-i', 'host', 'wc', '-c'], env, 30_000, 'twelve bytes');
   assert.equal(piped.stdout.trim(), '12', piped.stderr);
 
