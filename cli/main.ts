@@ -7,6 +7,12 @@ import { HelpRequested } from './args';
 import { findCommand } from './commands';
 import { commandHelp, overview } from './help';
 
+// A reader that has all it wants (`berth events | head -1`) closes the pipe: that ends the command, quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
+
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || (argv[0] === 'help' && argv.length === 1)) {
     process.stdout.write(overview());

@@ -47,13 +47,18 @@ export class ServiceHandle<C extends Client> {
     const call = invoke(request, undefined, { deadline: options.deadline ?? Infinity });
     const cancel = () => call.cancel();
     options.signal?.addEventListener('abort', cancel, { once: true });
+    let ended = false;
     try {
       for await (const message of call) yield message as StreamMethod<C, K>[1];
+      ended = true;
     } catch (err) {
+      ended = true;
       if (options.signal?.aborted) return;
       throw fromServiceError(err as ServiceError, this.endpoint);
     } finally {
       options.signal?.removeEventListener('abort', cancel);
+      // A loop that stopped reading early (break, return, a throw of its own) is done with the call.
+      if (!ended) call.cancel();
     }
   }
 }

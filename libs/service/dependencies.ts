@@ -25,15 +25,15 @@ export function serviceDependency(name: string, target: string, options: ClientO
   };
 }
 
-/** A program the service runs (runc, conmon): found, and what its --version says. */
-export function binaryDependency(name: string, program: string): DependencyCheck {
+/** A program the service runs (runc, conmon): found, and what it says of its version (`--version`, or versionFlag: iproute2's `ip` takes only -V). */
+export function binaryDependency(name: string, program: string, versionFlag = '--version'): DependencyCheck {
   return {
     name,
     target: program,
     check: () =>
       new Promise((resolve) => {
-        execFile(program, ['--version'], { timeout: 2_000 }, (err, stdout) => {
-          if (err) resolve({ ok: false, detail: (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${program} not found` : err.message });
+        execFile(program, [versionFlag], { timeout: 2_000 }, (err, stdout) => {
+          if (err) resolve({ ok: false, detail: (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${program} not found` : err.message.split('\n')[0]! });
           else resolve({ ok: true, detail: stdout.split('\n')[0]!.trim() });
         });
       }),

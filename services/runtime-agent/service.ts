@@ -97,7 +97,7 @@ export function main(telemetry: Telemetry): Promise<void> {
         serviceDependency('volume', serviceEndpoint(config, 'volume'), clientOptions),
         binaryDependency('runc', config.runtime.runc),
         binaryDependency('conmon', config.runtime.conmon),
-        binaryDependency('ip', 'ip'),
+        binaryDependency('ip', 'ip', '-V'),
         binaryDependency('iptables', 'iptables'),
         directoryDependency('layers', join(config.stateDir, 'layers')),
       ],

@@ -28,7 +28,8 @@ export async function logs(args: string[]): Promise<number> {
         container: positionals[0]!,
         follow: values.follow,
         tail: values.tail === 'all' ? 0 : Number(values.tail),
-        since: values.since === undefined ? undefined : pointInTime(values.since),
+        // --tail 0 is none of the past lines (the request's 0 is all of them): only what comes from now.
+        since: values.tail !== 'all' && Number(values.tail) === 0 ? new Date() : values.since === undefined ? undefined : pointInTime(values.since),
         until: values.until === undefined ? undefined : pointInTime(values.until),
         noStdout: false,
         noStderr: false,

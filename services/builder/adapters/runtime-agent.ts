@@ -1,5 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { ServiceError } from '@grpc/grpc-js';
+import { extract } from 'tar-stream';
+import { isBerthError } from '../../../libs/errors';
 import { fromServiceError, unaryCall } from '../../../libs/grpc';
 import { runtime } from '../../../libs/proto';
 
@@ -101,10 +103,12 @@ export class RuntimeAgent {
     const created = await this.create(containerConfig(imageId, ['true']), undefined);
     const tar = new PassThrough();
     const call = this.client.copyFrom({ container: created.id, path }, { deadline: Infinity });
+    // A reader that stops early (isDirectory reads one header) ends the call, and the container goes.
+    tar.once('close', () => call.cancel());
     void (async () => {
       try {
         for await (const chunk of call as AsyncIterable<runtime.CopyFromResponse>) {
-          if (!tar.write(Buffer.from(chunk.data))) await new Promise((resolve) => tar.once('drain', resolve));
+          if (!tar.write(Buffer.from(chunk.data))) await new Promise((resolve) => tar.once('drain', resolve).once('close', resolve));
         }
         tar.end();
       } catch (err) {
@@ -114,6 +118,19 @@ export class RuntimeAgent {
       }
     })();
     return tar;
+  }
+
+  /** Whether the image has a directory at path (following a symlink there, as a copy into it would): false when nothing is there. */
+  async isDirectory(imageId: string, path: string): Promise<boolean> {
+    const tar = await this.copyFrom(imageId, path.endsWith('/') ? path : `${path}/`);
+    try {
+      return (await firstEntryType(tar)) === 'directory';
+    } catch (err) {
+      if (isBerthError(err, 'not_found') || isBerthError(err, 'invalid_argument')) return false;
+      throw err;
+    } finally {
+      tar.destroy();
+    }
   }
 }
 
@@ -135,4 +152,19 @@ function containerConfig(image: string, argv: string[]): runtime.ContainerConfig
     healthcheck: undefined,
     exposedPorts: [],
   };
+}
+
+/** The type of a tar's first entry ("directory", "file", ...), undefined for an empty tar. */
+function firstEntryType(tar: Readable): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const reader = extract();
+    reader.once('entry', (header) => {
+      resolve(header.type ?? 'file');
+      reader.destroy();
+    });
+    reader.once('finish', () => resolve(undefined));
+    reader.once('error', reject);
+    tar.once('error', reject);
+    tar.pipe(reader);
+  });
 }

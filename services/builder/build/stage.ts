@@ -119,7 +119,7 @@ async function copyStep(build: BuildRun, state: BuildState, resolved: Extract<Re
   const key = stepKey(state, await copyInputs(build, resolved, (name) => sourceIdentity(build, name)));
   return cachedOr(build, key, async () => {
     const { imageStore } = build.builder;
-    const { layer, path } = await copyLayer(build, state, resolved, (name) => imageForCopy(build, name));
+    const { layer, path } = await copyLayer(build, state, resolved, (name) => imageForCopy(build, name), async (path) => build.builder.runtime.isDirectory(await heldImage(build, state), path));
     await imageStore.writeBlob(path, layer.digest, layer.size, layer.mediaType);
     const next = withLayer(state, key, `${resolved.text} # buildkit`, layer);
     next.imageId = await imageStore.putImage(next, { tags: [], buildCache: true });

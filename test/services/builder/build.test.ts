@@ -60,6 +60,9 @@ test('a Dockerfile builds what Docker builds: files, modes, owners, links, white
       'WORKDIR $APP_HOME',
       'COPY app/ ./',
       'COPY --chown=1000:1000 --chmod=0600 app/hello.txt /data/owned.txt',
+      // Into what is a directory: the working directory as ".", and a directory the image has.
+      'COPY files.tar.gz .',
+      'COPY app/run.sh /tmp',
       'RUN echo "$GREETING" > greeting && \\',
       '    rm /etc/group',
       'ADD files.tar.gz /unpacked/',
@@ -95,14 +98,16 @@ test('a Dockerfile builds what Docker builds: files, modes, owners, links, white
   assert.equal(await berthOk(env, ['run', '--rm', 'app:1']), 'hello world\n');
   const listing = await berthOk(env, [
     'run', '--rm', '-u', '0', 'app:1',
-    'for f in /app/hello.txt /app/run.sh /data/owned.txt /unpacked/inner/file; do stat -c "%n %a %u:%g" $f; done; readlink /app/link; ls /app; test -e /etc/group || echo group-gone',
+    'for f in /app/hello.txt /app/run.sh /data/owned.txt /unpacked/inner/file /tmp/run.sh; do stat -c "%n %a %u:%g" $f; done; readlink /app/link; ls /app; test -e /etc/group || echo group-gone',
   ]);
   assert.deepEqual(listing.trim().split('\n'), [
     '/app/hello.txt 640 0:0',
     '/app/run.sh 755 0:0',
     '/data/owned.txt 600 1000:1000',
     '/unpacked/inner/file 644 7:8',
+    '/tmp/run.sh 755 0:0',
     'hello.txt',
+    'files.tar.gz',
     'greeting',
     'hello.txt',
     'link',

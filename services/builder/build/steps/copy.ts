@@ -18,7 +18,13 @@ const run = promisify(execFile);
 type CopyInstruction = Extract<ResolvedInstruction, { kind: 'COPY' | 'ADD' }>;
 
 /** The layer COPY or ADD makes, written to a file of the build: the same inputs, the same layer. */
-export async function copyLayer(build: BuildRun, state: BuildState, instruction: CopyInstruction, fromImage: (name: string) => Promise<string>): Promise<{ layer: LayerRef; path: string }> {
+export async function copyLayer(
+  build: BuildRun,
+  state: BuildState,
+  instruction: CopyInstruction,
+  fromImage: (name: string) => Promise<string>,
+  directoryInImage: (path: string) => Promise<boolean>,
+): Promise<{ layer: LayerRef; path: string }> {
   const { line } = instruction;
   if (instruction.sources.some((source) => /^https?:\/\//.test(source))) {
     throw invalidArgument(`Dockerfile line ${line}: ADD from a URL is not supported here (the builder works offline): put the file in the build context`);
@@ -26,7 +32,11 @@ export async function copyLayer(build: BuildRun, state: BuildState, instruction:
   const destination = posix.resolve(state.config.config.WorkingDir || '/', instruction.destination);
   const sources = instruction.from !== undefined ? await sourcesFromImage(build, await fromImage(instruction.from), instruction.sources) : await sourcesFromContext(build, instruction);
   const anyDirectory = (await Promise.all(sources.map(async (source) => (await lstat(source.path)).isDirectory()))).some(Boolean);
-  const intoDirectory = instruction.destination.endsWith('/') || sources.length > 1 || anyDirectory;
+  // As Docker's: into the destination when it says it is a directory (a trailing /, ".", the
+  // working directory), when there are several sources or a directory, or when the image already
+  // has a directory there; else the one file takes the destination's name.
+  const namedDirectory = /(^|\/)\.?\/?$/.test(instruction.destination) || destination === posix.resolve(state.config.config.WorkingDir || '/');
+  const intoDirectory = namedDirectory || sources.length > 1 || anyDirectory || (await directoryInImage(destination));
   if (sources.length > 1 && !instruction.destination.endsWith('/')) {
     throw invalidArgument(`Dockerfile line ${line}: with more than one source the destination must be a directory and end with a /`);
   }
