@@ -102,8 +102,8 @@ export async function recordExit(
   return exited;
 }
 
-/** `--rm`: the container goes once its exit is recorded (outside the lock the exit holds). */
-function autoRemove(context: RuntimeContext, id: string): void {
+/** `--rm`: the container goes once its exit (or failed start) is recorded, outside the lock that holds. */
+export function autoRemove(context: RuntimeContext, id: string): void {
   setImmediate(() => {
     removeContainer(context, id, { force: false }).catch((err: unknown) => {
       context.logger.warn({ container: id }, `auto-remove: ${messageOf(err)}`);

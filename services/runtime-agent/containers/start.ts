@@ -11,6 +11,7 @@ import { startHealthChecks } from './health';
 import { findLocalContainer, requireState } from './lookup';
 import type { Container, MountSpec } from './model';
 import { containerPaths, exitsDir } from './paths';
+import { autoRemove } from './exits';
 import { resolveUser } from './users';
 import { mountVolumes, unmountVolumes } from './volumes';
 
@@ -169,10 +170,13 @@ async function recordStartFailure(context: RuntimeContext, container: Container,
   // A full disk is worth naming. The runtime does not always say why it could not write its state,
   // and by the time the disk is looked at the space may be back: its words for a failed write count.
   if (/no space left on device|unable to store init state/i.test(message) || (await stateDiskFull(context.stateDir))) return resourceExhausted(`cannot start container ${container.name}: the state disk (${context.stateDir}) is full: ${message}`);
+  const outage = isBerthError(err) && OUTAGES.includes(err.kind);
+  // A start refused for good (no such program, a volume that will not mount) ends a --rm container,
+  // as Docker's does; after an outage the caller may try again, so it stays.
+  if (!outage && container.spec.autoRemove) autoRemove(context, container.id);
   if (!isBerthError(err)) return err as Error;
   // A service or the database away is an outage the caller may wait out, not a refusal.
-  const kind = OUTAGES.includes(err.kind) ? err.kind : 'failed_precondition';
-  return new BerthError(kind, `cannot start container ${container.name}: ${message}`);
+  return new BerthError(outage ? err.kind : 'failed_precondition', `cannot start container ${container.name}: ${message}`);
 }
 
 const OUTAGES: ErrorKind[] = ['unavailable', 'deadline_exceeded', 'resource_exhausted'];

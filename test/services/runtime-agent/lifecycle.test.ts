@@ -72,6 +72,10 @@ test('run: output, exit codes, --rm, and what Docker refuses', { timeout: 180_00
   assert.equal(missing.code, 127, missing.stderr);
   assert.match(missing.stderr, /no-such-command.*not found/);
   assert.equal(await state(env, 'nocmd'), 'created 127');
+  // With --rm a start that fails for good ends the container too, as Docker's.
+  const missingRm = await berth(['run', '--rm', '--name', 'nocmd-rm', 'busybox:test', 'no-such-command'], env);
+  assert.equal(missingRm.code, 127, missingRm.stderr);
+  await eventually(async () => ((await berth(['inspect', 'nocmd-rm'], env)).code !== 0 ? true : undefined), 10_000, 'the failed --rm container to go');
 
   const taken = await berth(['create', '--name', 'nocmd', 'busybox:test', 'true'], env);
   assert.equal(taken.code, 1);
