@@ -64,7 +64,7 @@ export class ImageStore {
    * listed); the result of a build gets its tags and the build event instead.
    */
   async putImage(state: BuildState, options: { tags: string[]; buildCache: boolean }): Promise<string> {
-    const config = Buffer.from(JSON.stringify(state.config));
+    const config = configBytes(state.config);
     const response = await unaryCall<imagestore.PutImageResponse>(this.endpoint, (m, o, cb) =>
       this.client.putImage(
         {
@@ -95,4 +95,17 @@ export class ImageStore {
   async releaseBuildCache(imageIds: string[]): Promise<imagestore.ReleaseBuildCacheResponse> {
     return unaryCall(this.endpoint, (m, o, cb) => this.client.releaseBuildCache({ imageIds }, m, o, cb));
   }
+}
+
+/**
+ * An image config's bytes, every object's keys in sorted order: a state read back from the build
+ * cache (Postgres's jsonb keeps keys in an order of its own) gives the same bytes as when it was
+ * built, and so the same image id.
+ */
+function configBytes(config: ImageConfigJson): Buffer {
+  return Buffer.from(
+    JSON.stringify(config, (_key, value: unknown) =>
+      value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value,
+    ),
+  );
 }

@@ -57,7 +57,9 @@ export function digestOf(value: unknown): string {
 export function withConfig(state: BuildState, key: string, createdBy: string, edit: (config: ImageConfigJson) => void, recordHistory = true): BuildState {
   const config = structuredClone(state.config);
   edit(config);
-  if (recordHistory) config.history.push({ created: new Date().toISOString(), created_by: createdBy, empty_layer: true });
+  // The image is as new as its newest step, as Docker's: a cached step keeps the time it was built.
+  config.created = new Date().toISOString();
+  if (recordHistory) config.history.push({ created: config.created, created_by: createdBy, empty_layer: true });
   return { config, layers: state.layers, key };
 }
 
@@ -65,6 +67,7 @@ export function withConfig(state: BuildState, key: string, createdBy: string, ed
 export function withLayer(state: BuildState, key: string, createdBy: string, layer: LayerRef): BuildState {
   const config = structuredClone(state.config);
   config.rootfs.diff_ids.push(layer.diffId);
-  config.history.push({ created: new Date().toISOString(), created_by: createdBy });
+  config.created = new Date().toISOString();
+  config.history.push({ created: config.created, created_by: createdBy });
   return { config, layers: [...state.layers, layer], key };
 }

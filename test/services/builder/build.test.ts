@@ -26,7 +26,7 @@ function contextDir(t: TestContext, files: Record<string, string | [string, numb
 }
 
 interface InspectedImage {
-  summary: { id: string };
+  summary: { id: string; created: string };
   /** The OCI config as stored. */
   rawConfig: { config: Record<string, unknown> };
 }
@@ -144,10 +144,13 @@ test('multi-stage builds only what the target needs; the cache hits on a rebuild
   assert.equal(first.code, 0, first.stderr);
   assert.doesNotMatch(first.stderr, /RUN exit 1/, 'the unused stage is not built');
   assert.equal(await berthOk(env, ['run', '--rm', 'multi:1']), 'first input\ncompiled\n');
+  const built = (await inspectImage(env, 'multi:1')).summary;
+  assert.ok(Date.parse(built.created) > Date.parse((await inspectImage(env, BASE)).summary.created), 'a built image is as new as its last step, not its base');
 
   const again = await berth(['build', '-t', 'multi:1', dir], env, 60_000);
   assert.equal(again.code, 0, again.stderr);
   assert.equal((again.stderr.match(/CACHED/g) ?? []).length, 6, again.stderr);
+  assert.equal((await inspectImage(env, 'multi:1')).summary.id, built.id, 'the first cached rebuild gives the image the build gave');
   const id = (await berthOk(env, ['build', '-q', '-t', 'multi:1', dir])).trim();
   assert.equal(id, (await inspectImage(env, 'multi:1')).summary.id, 'the same image');
 
