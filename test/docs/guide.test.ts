@@ -42,11 +42,11 @@ for (const chapter of chapters) {
       `echo '${marker(blocks.length)}'`,
     ].join('\n');
     const { code, output } = await runBash(script, work, { ...suite.env, PATH: `${bin}:${process.env.PATH}`, HOME: work, BERTH_LOG_FORMAT: 'auto' });
+    // Output i is block i's: each block's marker comes before it, and one more after the last.
     const outputs = output.split(/^@@guide-block-\d+@@$/m).slice(1);
-    const ran = outputs.length - 1;
-    if (code !== 0 || ran < blocks.length) {
-      const failed = blocks[Math.max(0, ran - 1)]!;
-      assert.fail(`docs/${chapter}: the block at line ${failed.line} failed (exit ${code}):\n${failed.script}\n--- its output:\n${outputs[ran - 1] ?? output}`);
+    if (code !== 0 || outputs.length <= blocks.length) {
+      const last = Math.min(Math.max(outputs.length - 1, 0), blocks.length - 1);
+      assert.fail(`docs/${chapter}: the block at line ${blocks[last]!.line} failed (exit ${code}):\n${blocks[last]!.script}\n--- its output:\n${outputs[last] ?? output}`);
     }
     blocks.forEach((block, index) => {
       if (block.expected === undefined) return;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { failedPrecondition, messageOf } from '../../../libs/errors';
@@ -38,10 +39,19 @@ async function linkExists(name: string): Promise<boolean> {
 
 /** A bridge with the gateway address, up; one that exists keeps what it has and gets what it lacks. */
 export async function ensureBridge(name: string, gateway: string, prefix: number): Promise<void> {
-  if (!(await linkExists(name))) await ip(['link', 'add', 'name', name, 'type', 'bridge']);
+  // A bridge without an address of its own takes the lowest of its ports', which changes as containers
+  // come and go: their ARP entries for the gateway then point nowhere for a while.
+  if (!(await linkExists(name))) await ip(['link', 'add', 'name', name, 'address', bridgeMac(name), 'type', 'bridge']);
   const addresses = await ip(['-o', '-4', 'addr', 'show', 'dev', name]);
   if (!addresses.includes(` ${gateway}/${prefix} `)) await ip(['addr', 'add', `${gateway}/${prefix}`, 'dev', name]);
   await ip(['link', 'set', name, 'up']);
+}
+
+/** A locally administered unicast MAC address for a bridge, the same for the same name. */
+export function bridgeMac(name: string): string {
+  const bytes = createHash('sha256').update(`berth-bridge:${name}`).digest().subarray(0, 6);
+  bytes[0] = (bytes[0]! & 0xfe) | 0x02;
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join(':');
 }
 
 export async function removeLink(name: string): Promise<void> {

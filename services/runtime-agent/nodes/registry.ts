@@ -47,7 +47,7 @@ interface NodeRow {
 /**
  * This agent's node in the cluster's table of nodes: registered (a join event the first time) when
  * the agent starts, its heartbeat written every HEARTBEAT_MS and announced on NATS
- * (`<events prefix>.nodes.<name>.heartbeat`, not kept) for whoever listens.
+ * (`<events prefix>-heartbeat.<name>`, outside the event stream, so not kept) for whoever listens.
  */
 export class NodeRegistry {
   private timer: NodeJS.Timeout | undefined;
@@ -153,7 +153,9 @@ export class NodeRegistry {
         for (const { name } of silent.rows) await this.nodeEvent(client, 'unreachable', name);
       });
       const nc = await this.nats.connectionReady();
-      nc.publish(`${this.subjectPrefix}.nodes.${this.node}.heartbeat`, JSON.stringify({ node: this.node, time: new Date().toISOString() }));
+      // Beside the events' subjects, not under them: the event stream keeps what is under them, and a
+      // beat is not an event.
+      nc.publish(`${this.subjectPrefix}-heartbeat.${this.node}`, JSON.stringify({ node: this.node, time: new Date().toISOString() }));
     } catch (err) {
       this.logger.warn(`heartbeat: ${messageOf(err)}`);
     }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { test } from 'node:test';
+import { bridgeMac } from '../../../services/runtime-agent/network/links';
 import { berth, berthOk, eventually, requirePrerequisites, startRuntime, streamEvents } from '../../support';
 
 const NETWORKING = { root: true, programs: ['runc', 'conmon', 'ip', 'iptables'] };
@@ -68,6 +70,9 @@ test('containers on a user network reach each other by name and alias; other net
   assert.equal(fromOther.stdout, '');
   const byNameFromBridge = await client('bridge', 'busybox', 'nslookup', 'db');
   assert.notEqual(byNameFromBridge.code, 0, 'the default bridge has no names of other networks');
+  // The bridge keeps an address of its own while containers come and go, so the gateway's never moves.
+  const defaultBridge = env.BERTH_NETWORK_BRIDGE_NAME!;
+  assert.equal(readFileSync(`/sys/class/net/${defaultBridge}/address`, 'utf8').trim(), bridgeMac(defaultBridge));
 
   // An internal network: no route beyond its subnet, no names from outside.
   const sealed = await client('sealed', 'busybox', 'ip', 'route');
