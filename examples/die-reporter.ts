@@ -4,11 +4,14 @@
  * resumes where it stopped: the last sequence it handled is kept in a file, so a restart of this
  * program (or of Berth, or of NATS) misses no death and reports none twice.
  *
- *   BERTH_ENDPOINT=unix:///run/berth/runtime-agent.sock WEBHOOK_URL=http://127.0.0.1:8080/hook \
- *     STATE_FILE=/var/lib/die-reporter/sequence node dist/examples/die-reporter.js
+ *   WEBHOOK_URL=http://127.0.0.1:8080/hook STATE_FILE=/var/lib/die-reporter/sequence \
+ *     node dist/examples/die-reporter.js
+ *
+ * It finds Berth as the command line does (BERTH_RUNTIME_AGENT_ENDPOINT, BERTH_TLS_*, the config file).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connectBerth, isBerthError, type BerthClient } from '../client';
+import { loadConfig, serviceEndpoint } from '../libs/config';
 
 const LOG_LINES = 20;
 
@@ -68,7 +71,7 @@ if (require.main === module) {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort()).once('SIGTERM', () => controller.abort());
   const settings = {
-    endpoint: process.env.BERTH_ENDPOINT ?? 'unix:///run/berth/runtime-agent.sock',
+    endpoint: serviceEndpoint(loadConfig(), 'runtime-agent'),
     webhook: process.env.WEBHOOK_URL ?? '',
     stateFile: process.env.STATE_FILE ?? 'die-reporter.sequence',
   };

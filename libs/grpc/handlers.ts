@@ -133,7 +133,12 @@ async function* checkedMessages<M>(messages: AsyncIterable<M>): AsyncGenerator<M
  */
 export function handlers(logger: Logger) {
   const meter = metrics.getMeter('berth-rpc');
-  const durations = meter.createHistogram('berth_rpc_duration_seconds', { description: 'How long RPCs take, by method and status code', unit: 's' });
+  // Buckets for calls of a millisecond to a minute (OpenTelemetry's defaults suit milliseconds, not seconds).
+  const durations = meter.createHistogram('berth_rpc_duration_seconds', {
+    description: 'How long RPCs take, by method and status code',
+    unit: 's',
+    advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] },
+  });
   const errors = meter.createCounter('berth_rpc_errors_total', { description: 'RPCs that ended with an error, by method and status code' });
 
   function succeeded(method: string, started: number): void {
@@ -145,8 +150,10 @@ export function handlers(logger: Logger) {
   function failed(method: string, started: number, err: unknown) {
     const status = toStatus(err, activeTraceIds()?.trace_id);
     const fields = { rpc: method, code: status.code, duration_ms: elapsedMs(started) };
-    durations.record(fields.duration_ms / 1000, { rpc: method, code: String(status.code) });
-    errors.add(1, { rpc: method, code: String(status.code) });
+    // The status's name, as for success ("OK"): NOT_FOUND, UNAVAILABLE, ...
+    const code = grpcStatus[status.code] ?? String(status.code);
+    durations.record(fields.duration_ms / 1000, { rpc: method, code });
+    errors.add(1, { rpc: method, code });
     if (err instanceof BerthError) logger.info({ ...fields, error: status.details }, `rpc ${method} failed: ${status.details}`);
     else if (status.code !== grpcStatus.INTERNAL) logger.warn({ ...fields, err }, `rpc ${method} failed: ${status.details}`);
     else logger.error({ ...fields, err }, `rpc ${method} failed with an unexpected error`);

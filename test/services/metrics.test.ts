@@ -26,7 +26,7 @@ test('each service serves its metrics for Prometheus when asked: RPC latency and
 
   const agent = await (await fetch(`http://127.0.0.1:${agentPort}/metrics`)).text();
   assert.ok(samples(agent, 'berth_rpc_duration_seconds_count').some((s) => s.labels.includes('rpc="/berth.runtime.v1.RuntimeService/Create"') && s.labels.includes('code="OK"') && s.value >= 1), agent);
-  assert.ok(samples(agent, 'berth_rpc_errors_total').some((s) => s.labels.includes('RuntimeService/Inspect') && s.labels.includes('code="5"')), 'a NOT_FOUND is counted');
+  assert.ok(samples(agent, 'berth_rpc_errors_total').some((s) => s.labels.includes('RuntimeService/Inspect') && s.labels.includes('code="NOT_FOUND"')), 'a NOT_FOUND is counted');
   assert.deepEqual(samples(agent, 'berth_containers').filter((s) => s.labels.includes('state="exited"')).map((s) => s.value), [1]);
   assert.ok(samples(agent, 'berth_outbox_backlog').length === 1);
 

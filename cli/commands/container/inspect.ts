@@ -1,9 +1,10 @@
 import { invalidArgument, isBerthError, messageOf } from '../../../libs/errors';
-import { imagestore, type runtime } from '../../../libs/proto';
+import type { imagestore, runtime } from '../../../libs/proto';
 import { parseFlags } from '../../args';
 import { imageStore, runtimeAgent } from '../../client';
 import { printInspected } from '../../output';
 import { dockerContainer } from '../../../libs/docker';
+import { inspectedImage } from '../image/inspect';
 
 /** `berth container inspect [-f FORMAT] CONTAINER...`: Docker's JSON shape. */
 export async function inspectContainers(args: string[]): Promise<number> {
@@ -47,7 +48,7 @@ async function inspectOne(agent: ReturnType<typeof runtimeAgent>, name: string, 
   const store = imageStore(agent.config);
   try {
     const response = await store.call<imagestore.InspectResponse>((m, o, cb) => store.client.inspect({ image: name }, m, o, cb));
-    return imagestore.ImageDetail.toJSON(response.image!);
+    return inspectedImage(response.image!);
   } catch (err) {
     if (isBerthError(err, 'not_found')) throw invalidArgument(`no such object: ${name}`);
     throw err;

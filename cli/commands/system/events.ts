@@ -31,7 +31,7 @@ export async function eventsCommand(args: string[]): Promise<number> {
     filters: parseFilters(values.filter),
     since:
       values['since-sequence'] !== undefined ? { $case: 'sinceSequence', value: sequence(values['since-sequence'], '--since-sequence') }
-      : values.since !== undefined ? { $case: 'sinceTime', value: untilTime(values.since) }
+      : values.since !== undefined ? { $case: 'sinceTime', value: untilTime(values.since, 'since') }
       : undefined,
     until:
       values['until-sequence'] !== undefined ? { $case: 'untilSequence', value: sequence(values['until-sequence'], '--until-sequence') }

@@ -1,12 +1,13 @@
 import { du } from './disk-usage';
 import type { RuntimeContext } from './context';
 import { containerPaths } from './paths';
-import { matchesLabel, untilTime } from '../../../libs/filters';
+import { checkFilterKeys, matchesLabel, untilTime } from '../../../libs/filters';
 import { removeContainer } from './remove';
 
 /** `docker container prune`: every container of this node that is not running, filtered by label and age. */
 export async function pruneContainers(context: RuntimeContext, filters: Record<string, string[]>): Promise<{ deleted: string[]; spaceReclaimed: number }> {
-  const until = filters.until?.map(untilTime);
+  checkFilterKeys(filters, ['label', 'until']);
+  const until = filters.until?.map((text) => untilTime(text));
   const deleted: string[] = [];
   let spaceReclaimed = 0;
   for (const container of await context.repository.list(context.node)) {

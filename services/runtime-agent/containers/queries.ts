@@ -1,5 +1,5 @@
 import { invalidArgument } from '../../../libs/errors';
-import { matchesLabel } from '../../../libs/filters';
+import { checkFilterKeys, matchesLabel } from '../../../libs/filters';
 import { humanDuration } from '../../../libs/humanize';
 import type { RuntimeContext } from './context';
 import type { Container } from './model';
@@ -10,9 +10,7 @@ const FILTER_KEYS = ['id', 'name', 'label', 'status', 'ancestor', 'exited', 'hea
 
 /** `docker ps`: running containers, or all; filtered as Docker filters. */
 export async function listContainers(context: RuntimeContext, options: { all: boolean; filters: ContainerFilters }): Promise<Container[]> {
-  for (const key of Object.keys(options.filters)) {
-    if (!FILTER_KEYS.includes(key)) throw invalidArgument(`unknown filter "${key}": use ${FILTER_KEYS.join(', ')}`);
-  }
+  checkFilterKeys(options.filters, FILTER_KEYS);
   const containers = await context.repository.list();
   const byAnchor = (key: 'before' | 'since') =>
     options.filters[key]?.map((text) => containers.find((c) => c.id.startsWith(text) || c.name === text)?.createdAt ?? invalidFilter(key, text));

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedPrecondition, messageOf } from '../../../libs/errors';
-import { readExitStatus } from '../oci';
+import { attachLinkPath, readExitStatus } from '../oci';
 import { tearDownSandbox } from '../network';
 import { unmountOverlay } from '../rootfs';
 import type { RuntimeContext } from './context';
@@ -64,7 +64,7 @@ export async function removeContainer(context: RuntimeContext, text: string, opt
   return removed;
 }
 
-/** Everything of a container on disk: its mount, its directory (upper layer, log) and exit file. */
+/** Everything of a container on disk: its mount, its directory (upper layer, log), exit file and conmon's link to it. */
 export async function removeFiles(context: RuntimeContext, container: Container): Promise<void> {
   const paths = containerPaths(context.stateDir, container.id);
   await context.runtime.delete(container.id, true);
@@ -74,4 +74,5 @@ export async function removeFiles(context: RuntimeContext, container: Container)
     throw failedPrecondition(`cannot remove the files of container ${container.name}: ${messageOf(err)}`);
   });
   await rm(join(exitsDir(context.stateDir), container.id), { force: true });
+  await rm(attachLinkPath(context.attachDir, container.id), { force: true });
 }

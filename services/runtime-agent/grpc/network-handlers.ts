@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { failedPrecondition, invalidArgument } from '../../../libs/errors';
-import { filterLists, matchesLabel, untilTime } from '../../../libs/filters';
+import { checkFilterKeys, filterLists, matchesLabel, untilTime } from '../../../libs/filters';
 import type { network } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
 import { connectContainer, disconnectContainer, type RuntimeContext } from '../containers';
@@ -41,6 +41,7 @@ export function networkHandlers(service: ServiceContext, context: RuntimeContext
 
     pruneNetworks: rpc.unary(async (request: network.PruneNetworksRequest) => {
       const filters = filterLists(request.filters);
+      checkFilterKeys(filters, ['label', 'until']);
       const deleted: string[] = [];
       for (const item of await networks.list()) {
         if (item.name === DEFAULT_NETWORK || !(filters.label ?? []).every((label) => matchesLabel(item.labels, label))) continue;

@@ -162,9 +162,14 @@ function attachId(id: string): string {
   return id.slice(0, 20);
 }
 
+/** The link conmon makes under socketDir to the container's bundle, where the attach socket is. */
+export function attachLinkPath(socketDir: string, id: string): string {
+  return join(socketDir, attachId(id));
+}
+
 /** The path of a container's attach socket, made by conmon under socketDir. */
 export function attachSocketPath(socketDir: string, id: string): string {
-  return join(socketDir, attachId(id), 'attach');
+  return join(attachLinkPath(socketDir, id), 'attach');
 }
 
 /** A message on one of conmon's pipes: a pid, an exit code, or -1 with the runtime's error. */

@@ -1,5 +1,5 @@
 import { invalidArgument } from '../../../libs/errors';
-import { filterLists } from '../../../libs/filters';
+import { checkFilterKeys, filterLists } from '../../../libs/filters';
 import { openUpload } from '../../../libs/grpc';
 import type { volume } from '../../../libs/proto';
 import type { ServiceContext } from '../../../libs/service';
@@ -49,9 +49,7 @@ export function volumeHandlers(service: ServiceContext, context: VolumeContext):
 
     prune: rpc.unary(async (request: volume.PruneRequest) => {
       const filters = filterLists(request.filters);
-      for (const key of Object.keys(filters)) {
-        if (key !== 'label' && key !== 'label!') throw invalidArgument(`invalid prune filter "${key}": use label or label!`);
-      }
+      checkFilterKeys(filters, ['label', 'label!']);
       return pruneVolumes(context, request.all, { label: filters.label ?? [], labelNot: filters['label!'] ?? [] });
     }),
 

@@ -1,5 +1,5 @@
 import { invalidArgument } from '../../../libs/errors';
-import { matchesLabel } from '../../../libs/filters';
+import { checkFilterKeys, matchesLabel } from '../../../libs/filters';
 import type { VolumeContext } from './context';
 import type { Volume } from './model';
 import { volumePaths } from './paths';
@@ -10,9 +10,7 @@ const FILTER_KEYS = ['name', 'label', 'label!', 'dangling', 'driver'];
 
 /** `docker volume ls --filter`: values of one key are alternatives; every key given must match. */
 export async function listVolumes(context: VolumeContext, filters: Record<string, string[]>): Promise<Volume[]> {
-  for (const key of Object.keys(filters)) {
-    if (!FILTER_KEYS.includes(key)) throw invalidArgument(`invalid filter "${key}": use ${FILTER_KEYS.join(', ')}`);
-  }
+  checkFilterKeys(filters, FILTER_KEYS);
   for (const value of filters.dangling ?? []) {
     if (!['true', 'false', '1', '0'].includes(value)) throw invalidArgument(`invalid dangling filter "${value}": use true or false`);
   }

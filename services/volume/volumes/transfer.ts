@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { packTree, unpackTar } from '../../../libs/archive';
 import { alreadyExists, failedPrecondition, invalidArgument } from '../../../libs/errors';
+import { peekFirst } from '../../../libs/grpc';
 import type { VolumeContext } from './context';
 import { copyTree, emptyDirectory } from './copy';
 import { createLocked } from './create';
@@ -47,7 +48,10 @@ export async function importVolume(context: VolumeContext, request: VolumeReques
       if ((context.transfers.get(name) ?? 0) > 1) throw failedPrecondition(`volume ${name} is being exported, imported or cloned: try again when that is done`);
       if (!(await isEmptyDirectory(data))) throw failedPrecondition(`volume ${name} is not empty: import into a new or empty volume`);
       try {
-        return (await unpackTar(Readable.from(tar), data, { gzip: false, archive: 'volume' })).entries;
+        // A tar as export writes it, or gzip-compressed (a backup kept as .tar.gz): the first bytes say which.
+        const { first, messages } = await peekFirst(nonEmpty(tar));
+        const gzip = first !== undefined && first[0] === 0x1f && first[1] === 0x8b;
+        return (await unpackTar(Readable.from(messages), data, { gzip, archive: 'volume' })).entries;
       } catch (err) {
         await emptyDirectory(data);
         throw err;
@@ -92,4 +96,9 @@ async function discard(context: VolumeContext, name: string): Promise<void> {
     const volume = await context.repository.get(name);
     if (volume !== undefined && volume.users.length === 0) await destroyLocked(context, volume);
   });
+}
+
+/** The chunks that hold bytes: an upload's opening message may carry none. */
+async function* nonEmpty(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) if (chunk.length > 0) yield chunk;
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { runtime } from '../../../libs/proto';
 import { berth, berthOk, eventually, requirePrerequisites, startRuntime, streamEvents } from '../../support';
@@ -11,7 +13,8 @@ async function state(env: NodeJS.ProcessEnv, container: string): Promise<string>
 
 test('the whole lifecycle: every verb, every state, each change an event in order', { timeout: 180_000 }, async (t) => {
   if (!requirePrerequisites(t, RUNTIME)) return;
-  const { env } = await startRuntime(t);
+  const suite = await startRuntime(t);
+  const { env } = suite;
 
   const id = (await berthOk(env, ['create', '--name', 'life', '--label', 'team=a', 'busybox:test', 'sleep', '1000'])).trim();
   assert.match(id, /^[0-9a-f]{64}$/);
@@ -47,6 +50,7 @@ test('the whole lifecycle: every verb, every state, each change an event in orde
   const gone = await berth(['inspect', 'life2'], env);
   assert.equal(gone.code, 1);
   assert.match(gone.stderr, /no such object: life2/);
+  assert.deepEqual(readdirSync(join(suite.runDir, 'attach')), [], "conmon's link to the container went with it");
 
   const events = (await streamEvents(env, 'container', 22)).filter((e) => e.actorId === id);
   assert.deepEqual(
@@ -100,6 +104,9 @@ test('run: output, exit codes, --rm, and what Docker refuses', { timeout: 180_00
   assert.equal(running.code, 1);
   assert.match(running.stderr, /cannot remove container busy: it is running; stop it first, or force/);
   await berthOk(env, ['rm', '-f', 'busy']);
+  const unknownFilter = await berth(['container', 'prune', '--filter', 'colour=red'], env);
+  assert.equal(unknownFilter.code, 1);
+  assert.match(unknownFilter.stderr, /invalid filter "colour": use label, until/);
   const pruned = await berthOk(env, ['container', 'prune']);
   assert.match(pruned, /Deleted Containers:\n[0-9a-f]{64}\n/);
   assert.equal((await berthOk(env, ['ps', '-aq'])).trim(), '');

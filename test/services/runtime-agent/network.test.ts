@@ -101,6 +101,7 @@ test('containers on a user network reach each other by name and alias; other net
   assert.doesNotMatch(gone.namespaces, new RegExp(`berth-(${dbId.slice(0, 12)}|${roamerId.slice(0, 12)})`), 'no namespace is left');
   const leftOn = await berthOk(env, ['network', 'inspect', '-f', '{{json .Containers}}', 'othernet', 'sealed']);
   assert.equal(leftOn, '{}\n{}\n', `no container is left on othernet or sealed: ${await berthOk(env, ['ps', '-a'])}`);
+  assert.match((await berth(['network', 'prune', '--filter', 'colour=red'], env)).stderr, /invalid filter "colour"/);
   assert.deepEqual((await berthOk(env, ['network', 'prune', '-f'])).split('\n').filter((line) => line !== '' && line !== 'Deleted Networks:').sort(), ['othernet', 'sealed']);
   assert.equal((await berthOk(env, ['network', 'ls', '--format', '{{.Name}}'])).trim(), 'bridge\nhost\nnone');
 

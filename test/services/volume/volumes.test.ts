@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ServiceError } from '@grpc/grpc-js';
 import { fromServiceError } from '../../../libs/grpc';
 import type { volume } from '../../../libs/proto';
@@ -150,6 +150,9 @@ test('export then import keeps bytes, owners, modes and links; clone too; a tar 
   assert.deepEqual(imported.volume!.labels, { from: 'backup' });
   assert.deepEqual(treeListing(imported.volume!.mountpoint), treeListing(source.mountpoint));
   await rejectsWith(importTar(suite, { name: 'restored' }, tar), 'failed_precondition', /volume restored is not empty: import into a new or empty volume/);
+  // A backup kept gzip-compressed imports the same.
+  const unzipped = await importTar(suite, { name: 'from-gzip' }, gzipSync(tar));
+  assert.deepEqual(treeListing(unzipped.volume!.mountpoint), treeListing(source.mountpoint));
 
   const cloned = await suite.call<volume.CloneResponse>((c, m, o, cb) => c.clone({ source: 'source', target: { name: 'copy', driver: '', labels: {}, options: {}, anonymous: false } }, m, o, cb));
   assert.deepEqual(treeListing(cloned.volume!.mountpoint), treeListing(source.mountpoint));
