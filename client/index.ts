@@ -13,10 +13,10 @@ import type { CallOptions, Client, ClientReadableStream, Metadata, ServiceError 
 import { loadConfig, serviceEndpoint, type Config, type ServiceName } from '../libs/config';
 import { BerthError, isBerthError, type ErrorKind } from '../libs/errors';
 import { createClient, fromServiceError, unaryCall, type ClientOptions } from '../libs/grpc';
-import { builder, events, imagestore, network, runtime, volume } from '../libs/proto';
+import { builder, events, imagestore, network, node, runtime, volume } from '../libs/proto';
 
 export { BerthError, isBerthError, type ErrorKind };
-export { builder, events, imagestore, network, runtime, volume };
+export { builder, events, imagestore, network, node, runtime, volume };
 
 type UnaryCallback<Res> = (error: ServiceError | null, response: Res) => void;
 
@@ -67,6 +67,8 @@ export interface BerthClient {
   images: ServiceHandle<imagestore.ImageStoreServiceClient>;
   runtime: ServiceHandle<runtime.RuntimeServiceClient>;
   networks: ServiceHandle<network.NetworkServiceClient>;
+  /** The cluster's nodes (any runtime-agent answers for all of them). */
+  nodes: ServiceHandle<node.NodeServiceClient>;
   volumes: ServiceHandle<volume.VolumeServiceClient>;
   builder: ServiceHandle<builder.BuilderServiceClient>;
   /** The event stream (every service serves it; this asks the runtime-agent, as the command line does). */
@@ -97,6 +99,7 @@ export function connectBerth(options: ConnectOptions = {}): BerthClient {
     images: handle('image-store', imagestore.ImageStoreServiceClient),
     runtime: handle('runtime-agent', runtime.RuntimeServiceClient),
     networks: handle('runtime-agent', network.NetworkServiceClient),
+    nodes: handle('runtime-agent', node.NodeServiceClient),
     volumes: handle('volume', volume.VolumeServiceClient),
     builder: handle('builder', builder.BuilderServiceClient),
     events: handle('runtime-agent', events.EventServiceClient),
