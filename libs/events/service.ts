@@ -3,6 +3,7 @@ import { invalidArgument } from '../errors';
 import { filterLists, matchesLabel } from '../filters';
 import type { handlers } from '../grpc';
 import type { events } from '../proto';
+import { formatReference, parseReference } from '../reference';
 import type { NatsLink } from './nats-link';
 import type { EventSettings } from './settings';
 import { subscribeEvents } from './subscribe';
@@ -62,13 +63,27 @@ function matches(event: events.Event, filters: Record<string, string[]>): boolea
     type: (value) => event.type === value,
     event: (value) => event.action === value,
     container: (value) => is('container', value) || attributes.container === value,
-    image: (value) => is('image', value) || (event.type === 'container' && attributes.image === value),
+    // By name as Docker takes it ("busybox" is docker.io/library/busybox:latest) or by id.
+    image: (value) => is('image', value) || (event.type === 'image' && sameImage(attributes.name, value)) || (event.type === 'container' && sameImage(attributes.image, value)),
     volume: (value) => is('volume', value),
     network: (value) => is('network', value),
     label: (value) => matchesLabel(attributes, value),
     node: (value) => event.node === value,
   };
   return Object.entries(filters).every(([key, values]) => values.length === 0 || values.some((value) => tests[key]!(value)));
+}
+
+function sameImage(named: string | undefined, filter: string): boolean {
+  if (named === undefined) return false;
+  return named === filter || (normalised(named) ?? named) === normalised(filter);
+}
+
+function normalised(reference: string): string | undefined {
+  try {
+    return formatReference(parseReference(reference));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The EventService every service serves: its NATS connection's view of the event stream. */

@@ -79,6 +79,9 @@ test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit co
   // events: what happened above, replayed from the start of the stream up to now.
   const actions = (await ok('events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000)), '--filter', 'container=web', '--format', '{{.Type}} {{.Action}}')).trim().split('\n');
   for (const action of ['container create', 'container start', 'container die', 'container destroy']) assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
+  // An image by the name people give it: its own events (stored under docker.io/library/...) and its containers'.
+  const byImage = (await ok('events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000)), '--filter', `image=${IMAGE}`, '--format', '{{.Type}} {{.Action}}')).trim().split('\n');
+  assert.ok(byImage.some((line) => line.startsWith('image ')) && byImage.includes('container create'), byImage.join(', '));
 
   await ok('network', 'create', 'cli-net');
   assert.match(await ok('network', 'ls', '--format', '{{.Name}}'), /cli-net/);
