@@ -95,6 +95,8 @@ export const configSchema = z.strictObject({
       maxBytes: z.number().int().min(-1).default(-1),
       /** The window in which JetStream drops an event id it has already stored. */
       duplicateWindowSeconds: z.number().int().min(1).default(120),
+      /** How many NATS servers keep a copy of the stream: 3 (or 5) on a cluster, so that losing one loses no event. */
+      replicas: z.number().int().min(1).max(5).default(1),
     })
     .prefault({}),
   grpc: z
@@ -211,6 +213,7 @@ export const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'num
   BERTH_EVENTS_MAX_AGE_SECONDS: { path: ['events', 'maxAgeSeconds'], type: 'number' },
   BERTH_EVENTS_MAX_BYTES: { path: ['events', 'maxBytes'], type: 'number' },
   BERTH_EVENTS_DUPLICATE_WINDOW_SECONDS: { path: ['events', 'duplicateWindowSeconds'], type: 'number' },
+  BERTH_EVENTS_REPLICAS: { path: ['events', 'replicas'], type: 'number' },
   BERTH_GRPC_DEADLINE_MS: { path: ['grpc', 'deadlineMs'], type: 'number' },
   BERTH_TLS_CA: { path: ['grpc', 'tls', 'ca'], type: 'string' },
   BERTH_TLS_CERT: { path: ['grpc', 'tls', 'cert'], type: 'string' },

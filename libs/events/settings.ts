@@ -5,4 +5,6 @@ export interface EventSettings {
   maxAgeSeconds: number;
   maxBytes: number;
   duplicateWindowSeconds: number;
+  /** Copies of the stream on a NATS cluster (1 on a single server). */
+  replicas: number;
 }

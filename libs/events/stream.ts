@@ -11,6 +11,7 @@ export function streamConfig(settings: EventSettings): Partial<StreamConfig> & {
     max_age: nanos(settings.maxAgeSeconds * 1000),
     max_bytes: settings.maxBytes,
     duplicate_window: nanos(duplicateWindowSeconds(settings) * 1000),
+    num_replicas: settings.replicas,
   };
 }
 
@@ -38,6 +39,7 @@ export async function ensureStream(nc: NatsConnection, settings: EventSettings):
     current.max_age !== wanted.max_age ||
     current.max_bytes !== wanted.max_bytes ||
     current.duplicate_window !== wanted.duplicate_window ||
+    current.num_replicas !== wanted.num_replicas ||
     !current.subjects.includes(wanted.subjects![0]!);
   if (differs) {
     await jsm.streams.update(settings.stream, {
@@ -46,6 +48,7 @@ export async function ensureStream(nc: NatsConnection, settings: EventSettings):
       max_age: wanted.max_age!,
       max_bytes: wanted.max_bytes!,
       duplicate_window: wanted.duplicate_window!,
+      num_replicas: wanted.num_replicas!,
     });
   }
 }

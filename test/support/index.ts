@@ -50,6 +50,7 @@ export function testEventSettings(overrides: Partial<EventSettings> = {}): Event
     maxAgeSeconds: 0,
     maxBytes: -1,
     duplicateWindowSeconds: 120,
+    replicas: 1,
     ...overrides,
   };
 }

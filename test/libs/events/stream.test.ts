@@ -22,8 +22,8 @@ test('ensureStream creates the stream with the configured limits, and updates th
   await ensureStream(nc, settings);
   const created = await config();
   assert.deepEqual(
-    { subjects: created.subjects, storage: created.storage, retention: created.retention, maxAge: created.max_age, window: created.duplicate_window, maxBytes: created.max_bytes },
-    { subjects: [`${settings.subjectPrefix}.>`], storage: StorageType.File, retention: RetentionPolicy.Limits, maxAge: 3600 * SECOND, window: 60 * SECOND, maxBytes: 10_000_000 },
+    { subjects: created.subjects, storage: created.storage, retention: created.retention, maxAge: created.max_age, window: created.duplicate_window, maxBytes: created.max_bytes, replicas: created.num_replicas },
+    { subjects: [`${settings.subjectPrefix}.>`], storage: StorageType.File, retention: RetentionPolicy.Limits, maxAge: 3600 * SECOND, window: 60 * SECOND, maxBytes: 10_000_000, replicas: 1 },
   );
   await nc.jetstream().publish(`${settings.subjectPrefix}.container.start`, new TextEncoder().encode('{}'));
 
