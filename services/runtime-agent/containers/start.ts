@@ -104,7 +104,12 @@ export async function launchContainer(
     });
     // Attached before the process runs, so that a client sees its output from the first byte.
     await options.beforeStart?.();
-    await context.runtime.start(container.id);
+    await context.networks.resolveWhileStarting(container.id);
+    await context.runtime.start(container.id).catch(async (err: unknown) => {
+      await context.networks.startSettled(container.id, true);
+      throw err;
+    });
+    await context.networks.startSettled(container.id, false);
   } catch (err) {
     await undoLaunch(context, container);
     throw await recordStartFailure(context, container, err);

@@ -65,6 +65,8 @@ export class NetworkManager {
   private readonly allocations = new KeyedLock();
   /** Rebuilt from the tables after every change. */
   private names: NameTable = { byNetwork: new Map(), containerAt: new Map(), networksOf: new Map() };
+  /** Containers being started: their names resolve already, for their process's first lookups. */
+  private readonly starting = new Set<string>();
 
   private defaultNetworkId = '';
 
@@ -186,6 +188,21 @@ export class NetworkManager {
     });
   }
 
+  /**
+   * A container's names resolve from the moment its process is let run, before its start is
+   * recorded: a process that looks itself (or a name it was given) up at once finds it, as in Docker.
+   */
+  async resolveWhileStarting(containerId: string): Promise<void> {
+    this.starting.add(containerId);
+    await this.refreshNames();
+  }
+
+  /** The start is over: recorded (its names resolve as a running container's) or failed (they go). */
+  async startSettled(containerId: string, failed: boolean): Promise<void> {
+    this.starting.delete(containerId);
+    if (failed) await this.refreshNames();
+  }
+
   /** Rebuilds the names the DNS servers answer, after containers joined, left, started, stopped or were renamed. */
   async refreshNames(): Promise<void> {
     const rows = await this.repository.namedEndpointsOfNode(this.node);
@@ -194,7 +211,7 @@ export class NetworkManager {
       table.containerAt.set(`${row.networkId} ${row.address}`, row.containerId);
       table.networksOf.set(row.containerId, [...(table.networksOf.get(row.containerId) ?? []), row.networkId]);
       // As in Docker, only a running container's names resolve.
-      if (!row.running) continue;
+      if (!row.running && !this.starting.has(row.containerId)) continue;
       const names = table.byNetwork.get(row.networkId) ?? new Map<string, string[]>();
       table.byNetwork.set(row.networkId, names);
       for (const name of [row.containerName, row.containerId.slice(0, 12), ...row.aliases]) {
