@@ -1,9 +1,11 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { eventually } from './index';
 import { serviceEntry } from './paths';
+import { STRICT } from './prerequisites';
 import type { RuntimeSuite } from './runtime';
 import { stopChild } from './service';
 
@@ -21,3 +23,13 @@ export async function startDockerApi(t: TestContext, suite: RuntimeSuite, extraE
   return socket;
 }
 
+/** Debian's docker client, as deploy/setup.sh unpacks it (without its daemon). */
+export const DOCKER_CLI = '/usr/local/lib/berth/docker-cli/docker';
+
+/** Whether the docker client is there: missing, it fails the test under CI=true and skips it otherwise. */
+export function requireDockerCli(t: TestContext): boolean {
+  if (existsSync(DOCKER_CLI)) return true;
+  if (STRICT) assert.fail(`${DOCKER_CLI} is missing: deploy/setup.sh fetches it`);
+  t.skip(`${DOCKER_CLI} is missing: run deploy/setup.sh`);
+  return false;
+}

@@ -80,4 +80,4 @@ export { startRuntime, startImageStoreWithRuntime, importBusybox, berthOk, strea
 export { startVolumeService, type VolumeSuite } from './volume';
 export { rejectsWith } from './assertions';
 export { startCluster, CLUSTER_IMAGE, type TestCluster, type TestHost, type TestHub, type ClusterPki, type ClusterProcess } from './cluster';
-export { startDockerApi } from './docker-api';
+export { DOCKER_CLI, requireDockerCli, startDockerApi } from './docker-api';

@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { requirePrerequisites, runCommand, startDockerApi, startRegistry, startRuntime, STRICT } from '../../support';
+import { DOCKER_CLI, requireDockerCli, requirePrerequisites, runCommand, startDockerApi, startRegistry, startRuntime } from '../../support';
 
 const IMAGE = 'busybox:docker-files';
-/** Debian's docker client, as deploy/setup.sh unpacks it (without its daemon). */
-const DOCKER = '/usr/local/lib/berth/docker-cli/docker';
 
 test("Debian's docker CLI against Berth: build (args, .dockerignore, cache, -q, -f -, errors), cp both ways, export, commit, stats, update, save and load, push, builder prune", { timeout: 300_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon', 'docker-registry', 'tar'] })) return;
-  if (!existsSync(DOCKER)) {
-    if (STRICT) assert.fail(`${DOCKER} is missing: deploy/setup.sh fetches it`);
-    return t.skip(`${DOCKER} is missing: run deploy/setup.sh`);
-  }
+  if (!requireDockerCli(t)) return;
   const suite = await startRuntime(t, IMAGE, {}, { volumes: true, builder: true });
   const socket = await startDockerApi(t, suite);
   // The classic builder: Berth's API announces no BuildKit, and the variable says so to the client too.
   const env = { PATH: process.env.PATH, HOME: suite.stateDir, DOCKER_HOST: `unix://${socket}`, DOCKER_BUILDKIT: '0' };
-  const docker = (args: string[], input?: string) => runCommand(DOCKER, args, env, 60_000, input);
+  const docker = (args: string[], input?: string) => runCommand(DOCKER_CLI, args, env, 60_000, input);
   const ok = async (args: string[], input?: string) => {
     const result = await docker(args, input);
     assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);

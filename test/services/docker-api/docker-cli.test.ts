@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createCa, issueCertificate } from '../../../libs/pki';
-import { buildImage, eventually, freePort, requirePrerequisites, runCommand, seedRegistry, startDockerApi, startRegistry, startRuntime, STRICT } from '../../support';
+import { buildImage, DOCKER_CLI, eventually, freePort, requireDockerCli, requirePrerequisites, runCommand, seedRegistry, startDockerApi, startRegistry, startRuntime } from '../../support';
 
 const IMAGE = 'busybox:docker-cli';
-/** Debian's docker client, as deploy/setup.sh unpacks it (without its daemon). */
-const DOCKER = '/usr/local/lib/berth/docker-cli/docker';
 
 test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit codes, -d), ps, logs, exec, top, diff, history, stop, rm, images, pull, image prune, events, volume and network verbs, TCP with mutual TLS", { timeout: 240_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, programs: ['runc', 'conmon', 'docker-registry', 'skopeo'] })) return;
-  if (!existsSync(DOCKER)) {
-    if (STRICT) assert.fail(`${DOCKER} is missing: deploy/setup.sh fetches it`);
-    return t.skip(`${DOCKER} is missing: run deploy/setup.sh`);
-  }
+  if (!requireDockerCli(t)) return;
   const suite = await startRuntime(t, IMAGE, {}, { volumes: true });
   const socket = await startDockerApi(t, suite);
   const env = { PATH: process.env.PATH, HOME: suite.stateDir, DOCKER_HOST: `unix://${socket}` };
-  const docker = (...args: string[]) => runCommand(DOCKER, args, env, 60_000);
+  const docker = (...args: string[]) => runCommand(DOCKER_CLI, args, env, 60_000);
   const ok = async (...args: string[]) => {
     const result = await docker(...args);
     assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
@@ -109,7 +104,7 @@ test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit co
     copyFileSync(client.key, join(dir, 'key.pem'));
     return dir;
   };
-  const overTcp = (dir: string, ...args: string[]) => runCommand(DOCKER, args, { ...env, DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: dir }, 60_000);
+  const overTcp = (dir: string, ...args: string[]) => runCommand(DOCKER_CLI, args, { ...env, DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: dir }, 60_000);
   const ops = certPath('ops', 'ca');
   const trusted = await overTcp(ops, 'volume', 'create', 'over-tls');
   assert.equal(trusted.code, 0, trusted.stderr);
@@ -118,6 +113,6 @@ test("Debian's docker CLI against Berth: version, run (foreground, --rm, exit co
   const stranger = certPath('stranger', 'other-ca');
   copyFileSync(join(pki, 'ca.crt'), join(stranger, 'ca.pem'));
   assert.notEqual((await overTcp(stranger, 'version')).code, 0, 'a certificate of another CA is refused');
-  const plain = await runCommand(DOCKER, ['version'], { ...env, DOCKER_HOST: `tcp://127.0.0.1:${port}` }, 60_000);
+  const plain = await runCommand(DOCKER_CLI, ['version'], { ...env, DOCKER_HOST: `tcp://127.0.0.1:${port}` }, 60_000);
   assert.notEqual(plain.code, 0, 'a client without TLS is refused');
 });
