@@ -36,6 +36,9 @@ export function defaultDeadline(deadlineMs: number): Interceptor {
 /** A generated client for a target: unix sockets in the clear, TCP with mutual TLS. */
 export function createClient<C extends Client>(Constructor: ClientConstructor<C>, target: string, options: ClientOptions): C {
   return new Constructor(target, channelCredentials(target, options.tls), {
+    // A service that restarts is back within seconds: try again at least every 2 s rather than
+    // backing off to grpc-js's two minutes, so that a call waiting for it is not the one to give up.
+    'grpc.max_reconnect_backoff_ms': 2_000,
     ...options.channelOptions,
     interceptors: [defaultDeadline(options.deadlineMs), ...(options.interceptors ?? [])],
   });
