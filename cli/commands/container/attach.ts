@@ -1,5 +1,5 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import { invalidArgument } from '../../../libs/errors';
+import { invalidArgument, unavailable } from '../../../libs/errors';
 import { fromServiceError } from '../../../libs/grpc';
 import type { runtime } from '../../../libs/proto';
 import { parseFlags } from '../../args';
@@ -59,7 +59,7 @@ export async function relayTerminal(
     process.stdin.on('data', (chunk: Buffer) => send({ $case: 'stdin', value: chunk }));
     process.stdin.once('end', () => send({ $case: 'closeStdin', value: true }));
   }
-  let exitCode = 0;
+  let exitCode: number | undefined;
   let sizeSent = false;
   try {
     for await (const response of call as AsyncIterable<{ message?: OutputMessage }>) {
@@ -81,5 +81,7 @@ export async function relayTerminal(
     process.stdin.pause();
     call.end();
   }
+  // A stream that ended without the exit code says nothing of how the process ended: never 0 by default.
+  if (exitCode === undefined) throw unavailable(`${endpoint} ended the stream before the process's exit code`);
   return exitCode;
 }

@@ -51,20 +51,7 @@ export function buildRoutes(router: Router, berth: BerthClient): void {
       sending.catch(() => call.cancel());
       try {
         for await (const message of call as AsyncIterable<builder.BuildResponse>) {
-          const event = message.event;
-          if (event?.$case === 'result') {
-            write({ aux: { ID: event.value.imageId } });
-            // Quiet, the id is all the output: docker's client prints it.
-            if (quiet) {
-              write({ stream: `${event.value.imageId}\n` });
-              continue;
-            }
-            write({ stream: `Successfully built ${event.value.imageId.replace(/^sha256:/, '').slice(0, 12)}\n` });
-            for (const tag of event.value.tags) write({ stream: `Successfully tagged ${familiarName(tag)}\n` });
-          } else if (!quiet) {
-            const text = progressText(event);
-            if (text !== undefined) write({ stream: text });
-          }
+          for (const line of classicBuilderLines(message.event, quiet)) write(line);
         }
       } catch (err) {
         // A body that could not be read is the reason the builder was cancelled: say that one.
@@ -130,16 +117,27 @@ function jsonMap(query: URLSearchParams, name: string): Record<string, string | 
   throw invalidArgument(`${name} must be a JSON object of strings: ${text}`);
 }
 
-/** A step's progress as the classic builder's lines ("Step 1/3 : FROM busybox", output, " ---> Using cache"). */
-function progressText(event: builder.BuildResponse['event']): string | undefined {
+/**
+ * What Docker's classic builder says of a build's event: "Step 1/3 : FROM busybox", a RUN's output,
+ * " ---> Using cache", and at the end the image id (as aux, which clients read for -q and --iidfile)
+ * with "Successfully built" and "Successfully tagged" lines. Quiet, only the id.
+ */
+function classicBuilderLines(event: builder.BuildResponse['event'], quiet: boolean): Array<Record<string, unknown>> {
+  if (event?.$case === 'result') {
+    const { imageId, tags } = event.value;
+    const aux = { aux: { ID: imageId } };
+    if (quiet) return [aux, { stream: `${imageId}\n` }];
+    return [aux, { stream: `Successfully built ${imageId.replace(/^sha256:/, '').slice(0, 12)}\n` }, ...tags.map((tag) => ({ stream: `Successfully tagged ${familiarName(tag)}\n` }))];
+  }
+  if (quiet) return [];
   switch (event?.$case) {
     case 'stepStarted':
-      return `Step ${event.value.step}/${event.value.total} : ${event.value.instruction}\n`;
+      return [{ stream: `Step ${event.value.step}/${event.value.total} : ${event.value.instruction}\n` }];
     case 'output':
-      return Buffer.from(event.value.data).toString('utf8');
+      return [{ stream: Buffer.from(event.value.data).toString('utf8') }];
     case 'stepFinished':
-      return event.value.cached ? ' ---> Using cache\n' : undefined;
+      return event.value.cached ? [{ stream: ' ---> Using cache\n' }] : [];
     default:
-      return undefined;
+      return [];
   }
 }

@@ -57,9 +57,14 @@ export async function waitForContainer(context: RuntimeContext, text: string, co
     // gone and what was read of it before may predate its exit. The removal's own record comes with
     // the watch's notice, a moment later (or never, if another process removed it: then what is known).
     if (condition !== 'next-exit' && now === undefined && context.watch.recentlyRemoved(container.id) === undefined) {
-      const timer = setTimeout(() => abort.abort(), REMOVAL_NOTICE_MS);
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        abort.abort();
+      }, REMOVAL_NOTICE_MS);
       await reached.catch(() => undefined);
       clearTimeout(timer);
+      if (late) context.logger.warn({ container: container.id, state: last.state, exitCode: last.exitCode }, `no notice of the removal of ${container.name} within ${REMOVAL_NOTICE_MS} ms: answering with its last known state`);
       return last;
     }
     if (condition !== 'next-exit' && test(now)) {
