@@ -29,7 +29,8 @@ export async function attachContainer(
     connection = await AttachConnection.connect(attachSocketPath(context.attachDir, container.id), output);
   };
   try {
-    if (options.start && container.state !== 'running') await startContainer(context, container.id, connect);
+    let running = container;
+    if (options.start && container.state !== 'running') running = await startContainer(context, container.id, connect);
     else {
       requireState(container, 'attach to', ['running', 'paused']);
       await connect();
@@ -40,7 +41,7 @@ export async function attachContainer(
     options.signal?.addEventListener('abort', onAbort);
     await Promise.race([attached.ended, untilNotRunning(context, container.id).then(() => new Promise((resolve) => setTimeout(resolve, DRAIN_MS)))]);
     options.signal?.removeEventListener('abort', onAbort);
-    return (await waitForContainer(context, container.id, 'not-running', options.signal)).exitCode;
+    return (await waitForContainer(context, container.id, 'not-running', options.signal, { endOfRunStartedAt: running.startedAt ?? undefined })).exitCode;
   } finally {
     connection?.close();
   }
