@@ -44,24 +44,26 @@ export async function waitForContainer(
     if (removed !== undefined && condition !== 'next-exit') return removed;
     throw err;
   });
-  if (context.watch.recentlyRemoved(container.id) === container) return container;
-  let last = container;
-  const test = (c: Container | undefined): boolean => {
-    // Gone (an auto-removed container): how it ended is in the removal's record, not in what was read before.
-    last = c ?? context.watch.recentlyRemoved(container.id) ?? last;
+  // What a wait ends on: the container as the change that ended it says, or, once it is gone, the
+  // removal's own record (how it ended), else the row first read.
+  const recordOf = (c: Container | undefined): Container => c ?? context.watch.recentlyRemoved(container.id) ?? container;
+  const holds = (c: Container | undefined): boolean => {
     if (condition === 'removed') return c === undefined;
     if (condition === 'next-exit') return c !== undefined && (c.state === 'exited' || c.state === 'restarting') && c.finishedAt !== null && c.finishedAt > (container.finishedAt ?? new Date(0));
     // A caller that knows which run it waits for (attach) takes only that run's end, never a record
     // read before it (which, not running yet or already, says nothing of its exit code).
     const after = options.endOfRunStartedAt;
-    if (after !== undefined && (last.finishedAt === null || last.finishedAt < after)) return false;
+    const record = recordOf(c);
+    if (after !== undefined && (record.finishedAt === null || record.finishedAt < after)) return false;
     return !isActive(c);
   };
   const abort = new AbortController();
   const onAbort = () => abort.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort);
   try {
-    const reached = context.watch.until(container.id, test, abort.signal);
+    // Subscribed first, then read: a change between the two is not missed. The read may still be
+    // older than a change the subscription already saw, so it answers only when it holds itself.
+    const reached = context.watch.until(container.id, holds, abort.signal);
     const now = await context.repository.get(container.id);
     // Another connection can see a removal's commit before this process has heard of it: the row is
     // gone and what was read of it before may predate its exit. The removal's own record comes with
@@ -72,18 +74,17 @@ export async function waitForContainer(
         late = true;
         abort.abort();
       }, REMOVAL_NOTICE_MS);
-      await reached.catch(() => undefined);
+      const ended = await reached.catch(() => undefined);
       clearTimeout(timer);
-      if (late) context.logger.warn({ container: container.id, state: last.state, exitCode: last.exitCode }, `no notice of the removal of ${container.name} within ${REMOVAL_NOTICE_MS} ms: answering with its last known state`);
-      return last;
+      if (late) context.logger.warn({ container: container.id }, `no notice of the removal of ${container.name} within ${REMOVAL_NOTICE_MS} ms: answering with its last known state`);
+      return recordOf(ended);
     }
-    if (condition !== 'next-exit' && test(now)) {
+    if (condition !== 'next-exit' && holds(now)) {
       abort.abort();
       await reached.catch(() => undefined);
-      return last;
+      return recordOf(now);
     }
-    await reached;
-    return last;
+    return recordOf(await reached);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
