@@ -14,7 +14,7 @@ export async function ps(args: string[]): Promise<number> {
       quiet: { type: 'boolean', short: 'q', default: false, description: 'Only print container ids' },
       'no-trunc': { type: 'boolean', default: false, description: 'Do not truncate ids and commands' },
       latest: { type: 'boolean', short: 'l', default: false, description: 'Show only the latest created container, in any state' },
-      filter: { type: 'string', short: 'f', multiple: true, value: 'KEY=VALUE', description: 'Filter by id, name, label, status, ancestor, exited, health, node, before or since' },
+      filter: { type: 'string', short: 'f', multiple: true, value: 'KEY=VALUE', description: 'Filter by id, name, label, status, ancestor, exited, health, node, network, before or since' },
       format: { type: 'string', default: 'table', value: 'FORMAT', description: 'Output format: table, json (one object a line) or a Go template such as {{.Names}}' },
     },
     'ps',

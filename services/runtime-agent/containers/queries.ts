@@ -6,7 +6,7 @@ import type { Container } from './model';
 
 export type ContainerFilters = Record<string, string[]>;
 
-const FILTER_KEYS = ['id', 'name', 'label', 'status', 'ancestor', 'exited', 'health', 'node', 'before', 'since'];
+const FILTER_KEYS = ['id', 'name', 'label', 'status', 'ancestor', 'exited', 'health', 'node', 'network', 'before', 'since'];
 
 /** `docker ps`: running containers, or all; filtered as Docker filters. */
 export async function listContainers(context: RuntimeContext, options: { all: boolean; filters: ContainerFilters }): Promise<Container[]> {
@@ -17,6 +17,7 @@ export async function listContainers(context: RuntimeContext, options: { all: bo
   const before = byAnchor('before');
   const since = byAnchor('since');
   const all = options.all || options.filters.status !== undefined || options.filters.exited !== undefined;
+  const onNetwork = options.filters.network === undefined ? undefined : await networksOf(context, containers);
   return containers.filter((container) => {
     if (!all && container.state !== 'running' && container.state !== 'paused' && container.state !== 'restarting') return false;
     const anyOf = (key: string, test: (value: string) => boolean) => options.filters[key] === undefined || options.filters[key]!.some(test);
@@ -28,11 +29,18 @@ export async function listContainers(context: RuntimeContext, options: { all: bo
       anyOf('exited', (v) => container.state === 'exited' && container.exitCode === Number(v)) &&
       anyOf('health', (v) => (container.health?.status ?? 'none') === v) &&
       anyOf('node', (v) => container.node === v) &&
+      anyOf('network', (v) => (onNetwork?.get(container.id) ?? []).some((network) => network.name === v || network.id.startsWith(v))) &&
       (options.filters.label ?? []).every((v) => matchesLabel(container.spec.labels, v)) &&
       (before ?? []).every((t) => container.createdAt < t) &&
       (since ?? []).every((t) => container.createdAt > t)
     );
   });
+}
+
+/** The networks each container is on (by name and id), for the network filter. */
+async function networksOf(context: RuntimeContext, containers: Container[]): Promise<Map<string, Array<{ name: string; id: string }>>> {
+  const attachments = await context.networks.attachmentsOf(containers.map((container) => container.id));
+  return new Map([...attachments].map(([id, attached]) => [id, attached.endpoints.map((endpoint) => ({ name: endpoint.network.name, id: endpoint.network.id }))]));
 }
 
 function invalidFilter(key: string, value: string): never {

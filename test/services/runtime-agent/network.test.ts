@@ -56,6 +56,7 @@ test('containers on a user network reach each other by name and alias; other net
   const client = (network: string, ...command: string[]) => berth(['run', '--rm', '--network', network, IMAGE, ...command], env, 60_000);
   await eventually(async () => ((await client('appnet', 'busybox', 'nc', 'db', '5432')).stdout === 'hello-from-db\n' ? true : undefined), 20_000, 'db by name');
   assert.equal((await client('appnet', 'busybox', 'nc', 'database', '5432')).stdout, 'hello-from-db\n', 'by its alias');
+  assert.equal(await berthOk(env, ['ps', '--filter', 'network=appnet', '--format', '{{.Names}}']), 'db\n', 'ps by network');
   // A container finds its own name from its first instruction.
   const self = await berth(['run', '--rm', '--network', 'appnet', '--name', 'selfie', IMAGE, 'busybox', 'nslookup', 'selfie'], env, 60_000);
   assert.equal(self.code, 0, self.stdout + self.stderr);
