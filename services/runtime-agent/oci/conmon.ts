@@ -69,7 +69,7 @@ export async function createWithConmon(options: ConmonOptions): Promise<number> 
     ...(options.persistDir !== undefined ? ['--persist-dir', options.persistDir] : []),
     ...(options.stdin ? ['-i'] : []),
     ...(options.tty ? ['-t'] : []),
-  ]);
+  ], { cwd: options.bundle });
   try {
     // conmon waits on the start pipe before it forks: one byte lets it go.
     conmon.release();
@@ -122,7 +122,7 @@ export async function execWithConmon(options: ConmonExecOptions, onReady: () => 
       ...(options.stdin ? ['-i'] : []),
       ...(options.tty ? ['-t'] : []),
     ],
-    true,
+    { cwd: options.bundle, withAttachPipe: true },
   );
   try {
     conmon.release();
@@ -191,8 +191,14 @@ class ConmonProcess {
     readonly attach: MessageReader | undefined,
   ) {}
 
-  static async spawn(conmon: string, args: string[], withAttachPipe = false): Promise<ConmonProcess> {
+  /**
+   * cwd is the container's (or the exec's) own directory: conmon leaves files where it runs (an
+   * "oom" file on an OOM kill), which must not land in the agent's working directory.
+   */
+  static async spawn(conmon: string, args: string[], options: { cwd: string; withAttachPipe?: boolean }): Promise<ConmonProcess> {
+    const withAttachPipe = options.withAttachPipe ?? false;
     const program = await spawnPiped(resolveProgram(conmon), args, {
+      cwd: options.cwd,
       pipes: withAttachPipe ? 3 : 2,
       env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', ...(withAttachPipe ? { _OCI_ATTACHPIPE: '5' } : {}) },
       detached: true,

@@ -55,7 +55,7 @@ class Spawner {
   }
 
   /** Starts a program with its stderr and `pipes` more descriptors relayed to this process. */
-  async spawn(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; pipes: number; detached: boolean }): Promise<PipedProgram> {
+  async spawn(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; pipes: number; detached: boolean }): Promise<PipedProgram> {
     const id = this.nextId++;
     const pipes = new Map<number, Duplex>();
     for (let fd = 2; fd < 3 + options.pipes; fd++) pipes.set(fd, this.relayedPipe(id, fd));
@@ -155,6 +155,6 @@ export function runProgram(file: string, args: string[], options?: RunOptions): 
 }
 
 /** Starts a program through the spawner with its stderr and `pipes` further descriptors relayed. */
-export function spawnPiped(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; pipes: number; detached: boolean }): Promise<PipedProgram> {
+export function spawnPiped(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; pipes: number; detached: boolean }): Promise<PipedProgram> {
   return spawner.spawn(file, args, options);
 }

@@ -31,6 +31,7 @@ function start(request: SpawnRequest): void {
     child = spawn(request.file, request.args, {
       stdio: ['ignore', 'ignore', 'pipe', ...Array.from({ length: request.pipes }, () => 'pipe' as const)],
       env: request.env,
+      cwd: request.cwd,
       detached: request.detached,
     });
   } catch (err) {

@@ -19,6 +19,8 @@ export interface SpawnRequest {
   file: string;
   args: string[];
   env?: NodeJS.ProcessEnv;
+  /** Its working directory, where it may leave files of its own. */
+  cwd?: string;
   pipes: number;
   /** In a session of its own, so that it outlives the agent. */
   detached: boolean;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { berth, berthOk, eventually, requirePrerequisites, startRuntime, streamEvents } from '../../support';
@@ -50,6 +50,8 @@ test('limits are visible inside the container, and the memory limit kills with O
   assert.equal((await berthOk(env, ['inspect', '-f', '{{.State.OOMKilled}} {{.State.ExitCode}}', 'hog'])).trim(), 'true 137');
   const id = (await berthOk(env, ['inspect', '-f', '{{.Id}}', 'hog'])).trim();
   await eventually(async () => ((await streamEvents(env, 'container', 100, 2_000)).some((e) => e.actorId === id && e.action === 'oom') ? true : undefined), 10_000, 'the oom event');
+  // conmon notes the kill in a file where it runs: the container's directory, not the agent's working directory.
+  assert.ok(!existsSync(join(process.cwd(), 'oom')), 'no oom file where the agent runs');
 });
 
 test('a default container cannot mount, see the host, or write /proc/sys', { timeout: 120_000 }, async (t) => {
