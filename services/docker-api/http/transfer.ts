@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { compressionOf } from '../../../libs/archive';
 import { invalidArgument, messageOf } from '../../../libs/errors';
 import { fromServiceError, inMessages, peekFirst } from '../../../libs/grpc';
 import { API_VERSION } from './router';
@@ -42,15 +43,15 @@ async function* bytesOf(messages: AsyncIterable<{ data: Uint8Array }>): AsyncGen
 export async function* tarBody(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const { first, messages } = await peekFirst(body);
   if (first === undefined) return;
-  if (first[0] === 0x1f && first[1] === 0x8b) {
+  const compression = compressionOf(first);
+  if (compression === 'gzip') {
     const gunzip = createGunzip();
     const feeding = pipeline(Readable.from(messages), gunzip);
     yield* completed(gunzip);
     await feeding;
     return;
   }
-  if (first.subarray(0, 3).toString('latin1') === 'BZh') throw invalidArgument('a bzip2-compressed tar is not supported by Berth: send it plain or gzip-compressed');
-  if (first.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw invalidArgument('an xz-compressed tar is not supported by Berth: send it plain or gzip-compressed');
+  if (compression !== undefined) throw invalidArgument(`a tar compressed with ${compression} is not supported by Berth: send it plain or gzip-compressed`);
   yield* completed(messages);
 }
 

@@ -4,6 +4,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
+import { compressionOf } from '../../../libs/archive';
 import { invalidArgument } from '../../../libs/errors';
 import { formatReference, parseReference } from '../../../libs/reference';
 import type { ImageRow } from '../store/repository';
@@ -174,7 +175,7 @@ async function loadDockerArchive(context: Context, extracted: Extracted, keep: (
       const name = normalize(layerName);
       if (!extracted.has(name)) throw invalidArgument(`the archive lacks ${layerName}`);
       const digest = await fileDigest(extracted.path(name));
-      const gzip = (await readFile(extracted.path(name)).then((b) => b.subarray(0, 2))).equals(Buffer.from([0x1f, 0x8b]));
+      const gzip = compressionOf(await readFile(extracted.path(name))) === 'gzip';
       if (!gzip && digest !== config.rootfs.diff_ids[position]) {
         throw invalidArgument(`layer ${layerName} does not match the config's diff id ${config.rootfs.diff_ids[position]}`);
       }

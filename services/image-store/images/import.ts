@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
+import { compressionOf } from '../../../libs/archive';
 import { invalidArgument } from '../../../libs/errors';
 import type { ImageRow } from '../store/repository';
 import { applyChanges } from '../../../libs/image-config';
@@ -85,7 +86,7 @@ async function sniff(path: string): Promise<'gzip' | 'tar'> {
   } finally {
     await handle.close();
   }
-  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (compressionOf(head) === 'gzip') return 'gzip';
   if (head.subarray(257, 262).toString() === 'ustar') return 'tar';
   throw invalidArgument('the data to import is not a tar archive nor a gzip-compressed one');
 }

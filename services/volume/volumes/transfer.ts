@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { packTree, unpackTar } from '../../../libs/archive';
+import { compressionOf, packTree, unpackTar } from '../../../libs/archive';
 import { alreadyExists, failedPrecondition, invalidArgument } from '../../../libs/errors';
 import { peekFirst } from '../../../libs/grpc';
 import type { VolumeContext } from './context';
@@ -50,7 +50,7 @@ export async function importVolume(context: VolumeContext, request: VolumeReques
       try {
         // A tar as export writes it, or gzip-compressed (a backup kept as .tar.gz): the first bytes say which.
         const { first, messages } = await peekFirst(nonEmpty(tar));
-        const gzip = first !== undefined && first[0] === 0x1f && first[1] === 0x8b;
+        const gzip = first !== undefined && compressionOf(first) === 'gzip';
         return (await unpackTar(Readable.from(messages), data, { gzip, archive: 'volume' })).entries;
       } catch (err) {
         await emptyDirectory(data);

@@ -4,7 +4,7 @@ import { lstat, mkdtemp, open, readlink } from 'node:fs/promises';
 import { basename, join, posix, relative as relativePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { unpackTar, walkTree } from '../../../../libs/archive';
+import { compressionOf, unpackTar, walkTree } from '../../../../libs/archive';
 import { invalidArgument } from '../../../../libs/errors';
 import type { ResolvedInstruction } from '../../dockerfile';
 import { contextPath } from '../context';
@@ -133,9 +133,8 @@ async function archiveKind(path: string): Promise<'tar' | 'gzip' | 'bzip2' | 'xz
   try {
     const head = Buffer.alloc(512);
     const { bytesRead } = await handle.read(head, 0, 512, 0);
-    if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-    if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
-    if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+    const compression = compressionOf(head);
+    if (compression !== undefined) return compression;
     if (bytesRead >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
     return undefined;
   } finally {
