@@ -29,8 +29,7 @@ export async function attachContainer(
     connection = await AttachConnection.connect(attachSocketPath(context.attachDir, container.id), output);
   };
   try {
-    let running = container;
-    if (options.start && container.state !== 'running') running = await startContainer(context, container.id, connect);
+    if (options.start && container.state !== 'running') await startContainer(context, container.id, connect);
     else {
       requireState(container, 'attach to', ['running', 'paused']);
       await connect();
@@ -41,7 +40,7 @@ export async function attachContainer(
     options.signal?.addEventListener('abort', onAbort);
     await Promise.race([attached.ended, untilNotRunning(context, container.id).then(() => new Promise((resolve) => setTimeout(resolve, DRAIN_MS)))]);
     options.signal?.removeEventListener('abort', onAbort);
-    return (await waitForContainer(context, container.id, 'not-running', options.signal, { endOfRunStartedAt: running.startedAt ?? undefined })).exitCode;
+    return (await waitForContainer(context, container.id, 'not-running', options.signal)).exitCode;
   } finally {
     connection?.close();
   }

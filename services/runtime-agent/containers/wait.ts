@@ -31,13 +31,7 @@ export async function untilNotRunning(context: RuntimeContext, id: string, timeo
  * `docker wait`: blocks until the condition holds and gives the exit code of the container's last
  * run. next-exit waits for a die even if the container is not running yet.
  */
-export async function waitForContainer(
-  context: RuntimeContext,
-  text: string,
-  condition: WaitCondition,
-  signal?: AbortSignal,
-  options: { endOfRunStartedAt?: Date } = {},
-): Promise<Container> {
+export async function waitForContainer(context: RuntimeContext, text: string, condition: WaitCondition, signal?: AbortSignal): Promise<Container> {
   const container = await findContainer(context, text).catch((err: unknown) => {
     // An auto-removed container may be gone by the time its client asks how it ended.
     const removed = context.watch.recentlyRemoved(text);
@@ -50,11 +44,6 @@ export async function waitForContainer(
   const holds = (c: Container | undefined): boolean => {
     if (condition === 'removed') return c === undefined;
     if (condition === 'next-exit') return c !== undefined && (c.state === 'exited' || c.state === 'restarting') && c.finishedAt !== null && c.finishedAt > (container.finishedAt ?? new Date(0));
-    // A caller that knows which run it waits for (attach) takes only that run's end, never a record
-    // read before it (which, not running yet or already, says nothing of its exit code).
-    const after = options.endOfRunStartedAt;
-    const record = recordOf(c);
-    if (after !== undefined && (record.finishedAt === null || record.finishedAt < after)) return false;
     return !isActive(c);
   };
   const abort = new AbortController();
