@@ -105,36 +105,35 @@ async function orFailure<T>(process: ManagedProcess, waiting: Promise<T>): Promi
 
 async function waitHealthy(config: Config, service: ServiceName): Promise<void> {
   const endpoint = serviceEndpoint(config, service);
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const status = await checkHealth(endpoint, { deadlineMs: 1_000, tls: config.grpc.tls });
-      if (status === 'SERVING') return;
-      last = status;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw failedPrecondition(`${service} did not become healthy within ${START_TIMEOUT_MS / 1000} s: ${last}`);
+  await pollUntilReady(`${service} did not become healthy`, async () => {
+    const status = await checkHealth(endpoint, { deadlineMs: 1_000, tls: config.grpc.tls });
+    return status === 'SERVING' || status;
+  });
 }
 
 /** The Docker Engine API is up when its socket answers a ping. */
 async function waitForDockerApi(socketPath: string): Promise<void> {
+  await pollUntilReady(`docker-api did not answer on ${socketPath}`, async () => {
+    const status = await new Promise<number>((resolve, reject) => get({ socketPath, path: '/_ping', timeout: 1_000 }, (response) => resolve(response.resume().statusCode ?? 0)).once('error', reject));
+    return status === 200 || `status ${status}`;
+  });
+}
+
+/** Asks probe every 100 ms until it answers true; what it last said otherwise (or threw) says why, when time runs out. */
+async function pollUntilReady(failure: string, probe: () => Promise<true | string>): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const status = await new Promise<number>((resolve, reject) => get({ socketPath, path: '/_ping', timeout: 1_000 }, (response) => resolve(response.resume().statusCode ?? 0)).once('error', reject));
-      if (status === 200) return;
-      last = `status ${status}`;
+      const answer = await probe();
+      if (answer === true) return;
+      last = answer;
     } catch (err) {
       last = (err as Error).message;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw failedPrecondition(`docker-api did not answer on ${socketPath} within ${START_TIMEOUT_MS / 1000} s: ${last}`);
+  throw failedPrecondition(`${failure} within ${START_TIMEOUT_MS / 1000} s: ${last}`);
 }
 
 /** dist/, found from the running command (dist/bin/berth.mjs): the services are built beside it. */
